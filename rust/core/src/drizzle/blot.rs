@@ -1,0 +1,1 @@
+//! Blot (spec drizzle.md section 9). PLACEHOLDER until implemented.

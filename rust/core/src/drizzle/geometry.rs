@@ -1,0 +1,332 @@
+//! Pixel-map geometry shared by the kernels and the scan region: bilinear
+//! interpolation of the pixel map (spec drizzle.md 5.1), the corners of a
+//! shrunken input pixel, and the exact signed overlap area of a quadrilateral
+//! with a unit output pixel.
+
+use ndarray::ArrayView3;
+
+/// C `round()`: halves go away from zero. Returns the rounded value as `f64`.
+#[inline(always)]
+pub fn nint_f64(v: f64) -> f64 {
+    v.round()
+}
+
+/// `nint(v)` as an `i64`, saturating for huge or non-finite values (callers
+/// clamp the result to the array before using it as an index).
+#[inline(always)]
+pub fn nint(v: f64) -> i64 {
+    let r = v.round();
+    if r.is_nan() {
+        i64::MIN
+    } else {
+        r as i64 // `as` saturates in Rust
+    }
+}
+
+/// Inclusive index range `[max(lo, 0), min(hi, n - 1)]` as `usize`, or `None`
+/// when it is empty. `lo`/`hi` are already-rounded integers (saturated).
+#[inline(always)]
+pub fn clip_range(lo: i64, hi: i64, n: usize) -> Option<(usize, usize)> {
+    if n == 0 {
+        return None;
+    }
+    let lo = lo.max(0);
+    let hi = hi.min(n as i64 - 1);
+    if lo > hi {
+        None
+    } else {
+        Some((lo as usize, hi as usize))
+    }
+}
+
+/// Bilinear interpolation (and extrapolation) of the pixel map at input
+/// position `(x, y)`: the "other pixels" form of spec 5.1. When both
+/// coordinates are integers inside the map the entry is returned exactly.
+/// The map must have at least 2 rows and 2 columns. NaN propagates.
+#[inline]
+pub fn interpolate_point(pixmap: &ArrayView3<f64>, x: f64, y: f64) -> (f64, f64) {
+    let ny = pixmap.shape()[0];
+    let nx = pixmap.shape()[1];
+    if x.fract() == 0.0 && y.fract() == 0.0 && x >= 0.0 && y >= 0.0 {
+        let (ix, iy) = (x as usize, y as usize);
+        if ix < nx && iy < ny {
+            return (pixmap[[iy, ix, 0]], pixmap[[iy, ix, 1]]);
+        }
+    }
+    // trunc toward zero, then clamp; NaN/huge coordinates saturate.
+    let i0 = (x as i64).clamp(0, nx as i64 - 2) as usize;
+    let j0 = (y as i64).clamp(0, ny as i64 - 2) as usize;
+    let t = x - i0 as f64;
+    let u = y - j0 as f64;
+    let one_t = 1.0 - t;
+    let one_u = 1.0 - u;
+    let mut out = [0.0f64; 2];
+    for (c, o) in out.iter_mut().enumerate() {
+        let m00 = pixmap[[j0, i0, c]];
+        let m10 = pixmap[[j0, i0 + 1, c]];
+        let m01 = pixmap[[j0 + 1, i0, c]];
+        let m11 = pixmap[[j0 + 1, i0 + 1, c]];
+        *o = m00 * one_t * one_u + m10 * t * one_u + m01 * one_t * u + m11 * t * u;
+    }
+    if x.is_nan() || y.is_nan() {
+        return (f64::NAN, f64::NAN);
+    }
+    (out[0], out[1])
+}
+
+/// Corners `P0..P3` (x and y arrays) of input pixel `(i, j)` shrunk by
+/// `pixfrac`, mapped to the output frame (spec 5.1). `h = 0.5 * pixfrac`.
+/// Returns `None` when any corner coordinate is NaN.
+#[inline]
+pub fn pixel_corners(
+    pixmap: &ArrayView3<f64>,
+    i: usize,
+    j: usize,
+    h: f64,
+    w: &CornerWeights,
+) -> Option<([f64; 4], [f64; 4])> {
+    let ny = pixmap.shape()[0];
+    let nx = pixmap.shape()[1];
+    let mut xs = [0.0f64; 4];
+    let mut ys = [0.0f64; 4];
+    if i > 0 && j > 0 && i + 2 < nx && j + 2 < ny {
+        for (c, out) in [&mut xs, &mut ys].into_iter().enumerate() {
+            // f[u][v] = pixmap[j-1+v, i-1+u] * weight(u, v)
+            let mut f = [[0.0f64; 3]; 3];
+            for (u, fu) in f.iter_mut().enumerate() {
+                for (v, fuv) in fu.iter_mut().enumerate() {
+                    let wt = match (u == 1, v == 1) {
+                        (true, true) => w.a,
+                        (false, false) => w.c,
+                        _ => w.b,
+                    };
+                    *fuv = pixmap[[j - 1 + v, i - 1 + u, c]] * wt;
+                }
+            }
+            out[0] = f[0][1] + f[1][1] + f[0][2] + f[1][2];
+            out[1] = f[1][1] + f[2][1] + f[1][2] + f[2][2];
+            out[2] = f[1][0] + f[2][0] + f[1][1] + f[2][1];
+            out[3] = f[0][0] + f[1][0] + f[0][1] + f[1][1];
+        }
+    } else {
+        let (fi, fj) = (i as f64, j as f64);
+        let pts = [(fi - h, fj + h), (fi + h, fj + h), (fi + h, fj - h), (fi - h, fj - h)];
+        for (k, &(xc, yc)) in pts.iter().enumerate() {
+            let (px, py) = interpolate_point(pixmap, xc, yc);
+            xs[k] = px;
+            ys[k] = py;
+        }
+    }
+    if xs.iter().chain(ys.iter()).any(|v| v.is_nan()) {
+        None
+    } else {
+        Some((xs, ys))
+    }
+}
+
+/// Premultiplied bilinear weights for the interior corner formula.
+#[derive(Clone, Copy, Debug)]
+pub struct CornerWeights {
+    /// `(1-h)^2`
+    pub a: f64,
+    /// `(1-h) h`
+    pub b: f64,
+    /// `h^2`
+    pub c: f64,
+}
+
+impl CornerWeights {
+    /// Weights for half-size `h = 0.5 * pixfrac`.
+    pub fn new(h: f64) -> Self {
+        CornerWeights {
+            a: (1.0 - h) * (1.0 - h),
+            b: (1.0 - h) * h,
+            c: h * h,
+        }
+    }
+}
+
+/// Signed area between the directed edge `(x1,y1)->(x2,y2)` and the x-axis,
+/// restricted to the unit square `[0,1]^2`.
+#[inline]
+pub fn sgarea(x1: f64, y1: f64, x2: f64, y2: f64) -> f64 {
+    let dx = x2 - x1;
+    let dy = y2 - y1;
+    if dx == 0.0 {
+        return 0.0;
+    }
+    let (sgn, mut xlo, mut xhi) = if dx < 0.0 { (-1.0, x2, x1) } else { (1.0, x1, x2) };
+    if xlo >= 1.0 || xhi <= 0.0 {
+        return 0.0;
+    }
+    xlo = xlo.max(0.0);
+    xhi = xhi.min(1.0);
+    let m = dy / dx;
+    let mut ylo = y1 + m * (xlo - x1);
+    let mut yhi = y1 + m * (xhi - x1);
+    if ylo <= 0.0 && yhi <= 0.0 {
+        return 0.0;
+    }
+    if ylo >= 1.0 && yhi >= 1.0 {
+        return sgn * (xhi - xlo);
+    }
+    let det = x1 * y2 - y1 * x2;
+    if ylo < 0.0 {
+        ylo = 0.0;
+        xlo = det / dy;
+    }
+    if yhi < 0.0 {
+        yhi = 0.0;
+        xhi = det / dy;
+    }
+    if ylo <= 1.0 && yhi <= 1.0 {
+        return sgn * 0.5 * (xhi - xlo) * (yhi + ylo);
+    }
+    let xt = (dx + det) / dy;
+    if ylo <= 1.0 {
+        sgn * (0.5 * (xt - xlo) * (1.0 + ylo) + xhi - xt)
+    } else {
+        sgn * (0.5 * (xhi - xt) * (1.0 + yhi) + xt - xlo)
+    }
+}
+
+/// Signed overlap area of the quadrilateral `(x[k], y[k])` (output
+/// coordinates) with output pixel `(ii, jj)`, i.e. `[ii-0.5, ii+0.5] x
+/// [jj-0.5, jj+0.5]`. Positive for clockwise-in-y-up (orientation
+/// preserving) vertex order `P0..P3` of [`pixel_corners`].
+#[inline]
+pub fn boxer(ii: f64, jj: f64, x: &[f64; 4], y: &[f64; 4]) -> f64 {
+    let mut px = [0.0f64; 4];
+    let mut py = [0.0f64; 4];
+    for k in 0..4 {
+        px[k] = x[k] - ii + 0.5;
+        py[k] = y[k] - jj + 0.5;
+    }
+    let mut sum = 0.0;
+    for k in 0..4 {
+        let n = (k + 1) & 3;
+        sum += sgarea(px[k], py[k], px[n], py[n]);
+    }
+    sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array3;
+
+    fn identity(ny: usize, nx: usize) -> Array3<f64> {
+        let mut p = Array3::zeros((ny, nx, 2));
+        for j in 0..ny {
+            for i in 0..nx {
+                p[[j, i, 0]] = i as f64;
+                p[[j, i, 1]] = j as f64;
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn nint_rounds_half_away_from_zero() {
+        assert_eq!(nint(0.5), 1);
+        assert_eq!(nint(-0.5), -1);
+        assert_eq!(nint(2.5), 3);
+        assert_eq!(nint(-2.5), -3);
+        assert_eq!(nint(f64::NAN), i64::MIN);
+        assert_eq!(nint(1e300), i64::MAX);
+    }
+
+    #[test]
+    fn unit_square_fully_covered_has_area_one() {
+        let x = [-0.5, 0.5, 0.5, -0.5];
+        let y = [0.5, 0.5, -0.5, -0.5];
+        assert_eq!(boxer(0.0, 0.0, &x, &y), 1.0);
+        assert_eq!(boxer(1.0, 0.0, &x, &y), 0.0);
+    }
+
+    #[test]
+    fn mirrored_quadrilateral_has_negative_area() {
+        let x = [0.5, -0.5, -0.5, 0.5];
+        let y = [0.5, 0.5, -0.5, -0.5];
+        assert_eq!(boxer(0.0, 0.0, &x, &y), -1.0);
+    }
+
+    #[test]
+    fn shifted_square_splits_area() {
+        let x = [-0.25, 0.75, 0.75, -0.25];
+        let y = [0.5, 0.5, -0.5, -0.5];
+        assert!((boxer(0.0, 0.0, &x, &y) - 0.75).abs() < 1e-15);
+        assert!((boxer(1.0, 0.0, &x, &y) - 0.25).abs() < 1e-15);
+    }
+
+    #[test]
+    fn rotated_square_area_sums_to_one() {
+        let th: f64 = 0.3;
+        let (s, c) = th.sin_cos();
+        let corners = [(-0.5, 0.5), (0.5, 0.5), (0.5, -0.5), (-0.5, -0.5)];
+        let mut x = [0.0; 4];
+        let mut y = [0.0; 4];
+        for (k, &(a, b)) in corners.iter().enumerate() {
+            x[k] = 3.2 + c * a - s * b;
+            y[k] = 4.7 + s * a + c * b;
+        }
+        let mut total = 0.0;
+        for jj in 0..10 {
+            for ii in 0..10 {
+                total += boxer(ii as f64, jj as f64, &x, &y);
+            }
+        }
+        assert!((total - 1.0).abs() < 1e-14, "{total}");
+    }
+
+    /// drizzle#187: a quadrilateral with an edge exactly on the pixel
+    /// boundary must not be counted twice.
+    #[test]
+    fn edge_on_pixel_boundary_counts_once() {
+        let x = [0.5, 1.5, 1.5, 0.5];
+        let y = [0.5, 0.5, -0.5, -0.5];
+        assert_eq!(boxer(0.0, 0.0, &x, &y), 0.0);
+        assert_eq!(boxer(1.0, 0.0, &x, &y), 1.0);
+    }
+
+    /// drizzle#189: vertices exactly on the corners of an output pixel and
+    /// horizontal edges on its boundary.
+    #[test]
+    fn vertices_on_pixel_corners() {
+        // A diamond whose vertices are the midpoints of the pixel edges.
+        let x = [0.0, 0.5, 0.0, -0.5];
+        let y = [0.5, 0.0, -0.5, 0.0];
+        assert!((boxer(0.0, 0.0, &x, &y) - 0.5).abs() < 1e-15);
+        // Triangle-like degenerate quadrilateral along the diagonal.
+        let x = [-0.5, 0.5, 0.5, -0.5];
+        let y = [0.5, 0.5, -0.5, 0.5];
+        assert!((boxer(0.0, 0.0, &x, &y) - 0.5).abs() < 1e-15);
+    }
+
+    #[test]
+    fn interpolate_point_identity_and_extrapolation() {
+        let p = identity(5, 6);
+        let v = p.view();
+        assert_eq!(interpolate_point(&v, 2.0, 3.0), (2.0, 3.0));
+        assert_eq!(interpolate_point(&v, 2.25, 3.5), (2.25, 3.5));
+        assert_eq!(interpolate_point(&v, -0.5, -0.5), (-0.5, -0.5));
+        assert_eq!(interpolate_point(&v, 5.5, 4.5), (5.5, 4.5));
+        let (a, b) = interpolate_point(&v, f64::NAN, 1.0);
+        assert!(a.is_nan() && b.is_nan());
+    }
+
+    #[test]
+    fn corners_interior_and_edge_forms_agree_on_identity() {
+        let p = identity(6, 6);
+        let v = p.view();
+        let h = 0.5;
+        let w = CornerWeights::new(h);
+        for (i, j) in [(0usize, 0usize), (2, 2), (5, 5), (1, 3)] {
+            let (xs, ys) = pixel_corners(&v, i, j, h, &w).unwrap();
+            let fi = i as f64;
+            let fj = j as f64;
+            assert_eq!(xs, [fi - h, fi + h, fi + h, fi - h]);
+            assert_eq!(ys, [fj + h, fj + h, fj - h, fj - h]);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Interpolation of pixel maps evaluated on a sparse grid (to be written).
