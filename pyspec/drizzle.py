@@ -20,9 +20,11 @@ Deliberate differences from the reference (each documented where it applies):
   are unreliable (negative when every pixel is used).
 * A non-finite ``pixfrac`` raises :class:`ValueError`; the reference silently
   drizzles nothing.
-* A pixel-map entry that is ``inf`` removes the pixels whose footprint it
-  touches, like ``NaN`` does (the reference produces the same result by
-  accident of integer overflow).
+* A pixel-map entry that is infinite or larger in magnitude than a C ``int``
+  (``|X|, |Y| >= 2**31``, e.g. ``1e30``) removes the input pixels whose
+  footprint it touches, like ``NaN`` does. The reference overflows an integer
+  cast there: it skips those pixels in most cases and deposits meaningless
+  weights in the others.
 """
 
 from __future__ import annotations
@@ -464,6 +466,9 @@ class Drizzle:
             raise ValueError(f"'data' must be a 2D array; got shape {data.shape}.")
         if pixmap.ndim != 3 or pixmap.shape[2] != 2:
             raise ValueError(f"'pixmap' must have shape (ny, nx, 2); got {pixmap.shape}.")
+        if min(data.shape) < 2:
+            # the same message as the reference for empty or single-row/column inputs
+            raise ValueError("No or too few valid pixels in the pixel map.")
 
         if self._out_shape is None:
             nshapes = len(self._output_shapes)

@@ -1,12 +1,12 @@
 //! Bindings of `pyspec_core::drizzle::add_image_with` and `context::decode`.
 
 use ndarray::Axis;
-use numpy::{PyReadonlyArray2, PyReadonlyArray3, PyReadwriteArray2, PyReadwriteArray3};
+use numpy::{PyArray2, PyArray3};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyspec_core::drizzle::{self, AddImage, Extra, Kernel, Outputs};
 
-use crate::to_py;
+use crate::{ro, rw, to_py};
 
 /// Drizzle one image onto the output arrays in place (spec drizzle.md 3-7).
 ///
@@ -21,18 +21,18 @@ use crate::to_py;
 #[allow(clippy::too_many_arguments)]
 fn add_image<'py>(
     py: Python<'py>,
-    data: PyReadonlyArray2<'py, f32>,
-    weight: PyReadonlyArray2<'py, f32>,
-    pixmap: PyReadonlyArray3<'py, f64>,
-    mut out_img: PyReadwriteArray2<'py, f32>,
-    mut out_wht: PyReadwriteArray2<'py, f32>,
-    out_ctx: Option<PyReadwriteArray3<'py, i32>>,
+    data: Bound<'py, PyArray2<f32>>,
+    weight: Bound<'py, PyArray2<f32>>,
+    pixmap: Bound<'py, PyArray3<f64>>,
+    out_img: Bound<'py, PyArray2<f32>>,
+    out_wht: Bound<'py, PyArray2<f32>>,
+    out_ctx: Option<Bound<'py, PyArray3<i32>>>,
     ctx_plane: usize,
     ctx_bit: u32,
-    data2: Option<Vec<Option<PyReadonlyArray2<'py, f32>>>>,
-    out_img2: Option<Vec<PyReadwriteArray2<'py, f32>>>,
-    dq: Option<PyReadonlyArray2<'py, u32>>,
-    out_dq: Option<PyReadwriteArray2<'py, u32>>,
+    data2: Option<Vec<Option<Bound<'py, PyArray2<f32>>>>>,
+    out_img2: Option<Vec<Bound<'py, PyArray2<f32>>>>,
+    dq: Option<Bound<'py, PyArray2<u32>>>,
+    out_dq: Option<Bound<'py, PyArray2<u32>>>,
     kernel: &str,
     pixfrac: f64,
     iscale: f32,
@@ -59,10 +59,26 @@ fn add_image<'py>(
         fill,
         fill2,
     };
-    let data2 = data2.unwrap_or_default();
-    let mut out_img2 = out_img2.unwrap_or_default();
-    let mut out_ctx = out_ctx;
-    let mut out_dq = out_dq;
+    // Borrow every array without panicking (aliasing or read-only outputs
+    // become ValueError); inputs first, then outputs.
+    let data = ro(&data, "data")?;
+    let weight = ro(&weight, "weight_map")?;
+    let pixmap = ro(&pixmap, "pixmap")?;
+    let data2 = data2
+        .unwrap_or_default()
+        .iter()
+        .map(|d| d.as_ref().map(|a| ro(a, "data2")).transpose())
+        .collect::<PyResult<Vec<_>>>()?;
+    let dq = dq.as_ref().map(|a| ro(a, "dq")).transpose()?;
+    let mut out_img = rw(&out_img, "out_img")?;
+    let mut out_wht = rw(&out_wht, "out_wht")?;
+    let mut out_ctx = out_ctx.as_ref().map(|a| rw(a, "out_ctx")).transpose()?;
+    let mut out_img2 = out_img2
+        .unwrap_or_default()
+        .iter()
+        .map(|a| rw(a, "out_img2"))
+        .collect::<PyResult<Vec<_>>>()?;
+    let mut out_dq = out_dq.as_ref().map(|a| rw(a, "out_dq")).transpose()?;
 
     let data_v = data.as_array();
     let weight_v = weight.as_array();
@@ -98,7 +114,13 @@ fn add_image<'py>(
 
 /// Sorted ids of the inputs whose bits are set at `(x, y)` of a 3-D context image.
 #[pyfunction]
-fn decode_context(py: Python<'_>, context: PyReadonlyArray3<'_, i32>, x: usize, y: usize) -> PyResult<Vec<usize>> {
+fn decode_context(
+    py: Python<'_>,
+    context: Bound<'_, PyArray3<i32>>,
+    x: usize,
+    y: usize,
+) -> PyResult<Vec<usize>> {
+    let context = ro(&context, "context")?;
     let v = context.as_array();
     py.detach(|| drizzle::context::decode(&v, x, y)).map_err(to_py)
 }

@@ -1,6 +1,7 @@
 //! PyO3 bindings of `pyspec-core`: array conversion, validation, GIL release
 //! and error mapping only. No algorithm lives here.
 
+use numpy::{BorrowError, Element, PyArray, PyArrayMethods, PyReadonlyArray, PyReadwriteArray};
 use pyo3::exceptions::{PyMemoryError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -17,6 +18,34 @@ pub(crate) fn to_py(err: pyspec_core::Error) -> PyErr {
         E::Memory(m) => PyMemoryError::new_err(m),
         E::Io(e) => PyOSError::new_err(e.to_string()),
     }
+}
+
+/// Borrow `arr` read-only without panicking: an array that is mutably
+/// borrowed elsewhere in the same call (e.g. passed both as input and as
+/// output) gives a `ValueError` naming the argument.
+pub(crate) fn ro<'py, T: Element, D: ndarray::Dimension>(
+    arr: &Bound<'py, PyArray<T, D>>,
+    name: &str,
+) -> PyResult<PyReadonlyArray<'py, T, D>> {
+    arr.try_readonly().map_err(|e| {
+        PyValueError::new_err(format!("'{name}' cannot be read: {e} (is it also passed as an output?)"))
+    })
+}
+
+/// Borrow `arr` for writing without panicking: a read-only array, or one
+/// passed twice in the same call, gives a `ValueError` naming the argument.
+pub(crate) fn rw<'py, T: Element, D: ndarray::Dimension>(
+    arr: &Bound<'py, PyArray<T, D>>,
+    name: &str,
+) -> PyResult<PyReadwriteArray<'py, T, D>> {
+    arr.try_readwrite().map_err(|e| match e {
+        BorrowError::NotWriteable => {
+            PyValueError::new_err(format!("'{name}' is read-only; it is updated in place."))
+        }
+        other => PyValueError::new_err(format!(
+            "'{name}' cannot be written: {other} (the same array may not be passed twice)"
+        )),
+    })
 }
 
 /// Use `n` threads in every pyspec call (`0` = rayon's default, which

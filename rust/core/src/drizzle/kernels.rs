@@ -89,7 +89,7 @@ impl Prepared {
         match self {
             Prepared::Square { h, cw } => {
                 let (x, y) = pixel_corners(pixmap, i, j, *h, cw)?;
-                if x.iter().chain(y.iter()).any(|v| !v.is_finite()) {
+                if x.iter().chain(y.iter()).any(|v| !in_c_int_range(*v)) {
                     return None;
                 }
                 let (ymin, ymax) = min_max(&y);
@@ -102,7 +102,7 @@ impl Prepared {
             _ => {
                 let xo = pixmap[[j, i, 0]];
                 let yo = pixmap[[j, i, 1]];
-                if !xo.is_finite() || !yo.is_finite() {
+                if !in_c_int_range(xo) || !in_c_int_range(yo) {
                     return None;
                 }
                 let rows = match self {
@@ -219,6 +219,16 @@ impl Prepared {
             _ => {}
         }
     }
+}
+
+/// Whether an output coordinate is finite and its `nint` fits a C `int`.
+/// The reference casts `round(v)` to `int`; beyond that range the cast
+/// overflows (x86: `INT_MIN`), which makes it skip the pixel in most cases and
+/// produce meaningless overlap areas in the others. pyspec treats such a
+/// coordinate like NaN: the input pixel is skipped.
+#[inline(always)]
+pub(crate) fn in_c_int_range(v: f64) -> bool {
+    v.abs() < 2_147_483_647.0
 }
 
 #[inline]
