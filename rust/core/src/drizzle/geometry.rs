@@ -12,14 +12,25 @@ pub fn nint_f64(v: f64) -> f64 {
 }
 
 /// `nint(v)` as an `i64`, saturating for huge or non-finite values (callers
-/// clamp the result to the array before using it as an index).
+/// clamp the result to the array before using it as an index). Exact C
+/// `round()` semantics (half away from zero) without a libm call: for
+/// `|v| < 2^52` the fractional part `v - trunc(v)` is computed exactly.
 #[inline(always)]
 pub fn nint(v: f64) -> i64 {
-    let r = v.round();
-    if r.is_nan() {
+    if v.abs() < 4_503_599_627_370_496.0 {
+        let t = v as i64; // truncation toward zero
+        let frac = v - t as f64; // exact
+        if frac >= 0.5 {
+            t + 1
+        } else if frac <= -0.5 {
+            t - 1
+        } else {
+            t
+        }
+    } else if v.is_nan() {
         i64::MIN
     } else {
-        r as i64 // `as` saturates in Rust
+        v as i64 // integral already (or saturating)
     }
 }
 
@@ -36,6 +47,111 @@ pub fn clip_range(lo: i64, hi: i64, n: usize) -> Option<(usize, usize)> {
         None
     } else {
         Some((lo as usize, hi as usize))
+    }
+}
+
+/// A contiguous `(ny, nx, 2)` pixel map for fast lookups in hot loops.
+#[derive(Clone, Copy, Debug)]
+pub struct PixmapRef<'a> {
+    data: &'a [f64],
+    /// Number of rows.
+    pub ny: usize,
+    /// Number of columns.
+    pub nx: usize,
+}
+
+impl<'a> PixmapRef<'a> {
+    /// Wrap a standard-layout pixel map; `None` if it is not contiguous.
+    pub fn new(pixmap: &ArrayView3<'a, f64>) -> Option<Self> {
+        let (ny, nx, two) = pixmap.dim();
+        if two != 2 {
+            return None;
+        }
+        let data = pixmap.to_slice()?;
+        Some(PixmapRef { data, ny, nx })
+    }
+
+    /// `(X, Y)` of input pixel `(i, j)`.
+    #[inline(always)]
+    pub fn get(&self, i: usize, j: usize) -> (f64, f64) {
+        let k = 2 * (j * self.nx + i);
+        (self.data[k], self.data[k + 1])
+    }
+
+    /// Component `c` (0 = X, 1 = Y) of input pixel `(i, j)`.
+    #[inline(always)]
+    pub fn at(&self, i: usize, j: usize, c: usize) -> f64 {
+        self.data[2 * (j * self.nx + i) + c]
+    }
+
+    /// Bilinear interpolation at `(x, y)`; see [`interpolate_point`].
+    #[inline]
+    pub fn interpolate(&self, x: f64, y: f64) -> (f64, f64) {
+        let (nx, ny) = (self.nx, self.ny);
+        if x.fract() == 0.0 && y.fract() == 0.0 && x >= 0.0 && y >= 0.0 {
+            let (ix, iy) = (x as usize, y as usize);
+            if ix < nx && iy < ny {
+                return self.get(ix, iy);
+            }
+        }
+        if x.is_nan() || y.is_nan() {
+            return (f64::NAN, f64::NAN);
+        }
+        let i0 = (x as i64).clamp(0, nx as i64 - 2) as usize;
+        let j0 = (y as i64).clamp(0, ny as i64 - 2) as usize;
+        let t = x - i0 as f64;
+        let u = y - j0 as f64;
+        let one_t = 1.0 - t;
+        let one_u = 1.0 - u;
+        let (x00, y00) = self.get(i0, j0);
+        let (x10, y10) = self.get(i0 + 1, j0);
+        let (x01, y01) = self.get(i0, j0 + 1);
+        let (x11, y11) = self.get(i0 + 1, j0 + 1);
+        (
+            x00 * one_t * one_u + x10 * t * one_u + x01 * one_t * u + x11 * t * u,
+            y00 * one_t * one_u + y10 * t * one_u + y01 * one_t * u + y11 * t * u,
+        )
+    }
+
+    /// Corners of input pixel `(i, j)`; see [`pixel_corners`].
+    #[inline]
+    pub fn corners(&self, i: usize, j: usize, h: f64, w: &CornerWeights) -> Option<([f64; 4], [f64; 4])> {
+        let (nx, ny) = (self.nx, self.ny);
+        let mut xs = [0.0f64; 4];
+        let mut ys = [0.0f64; 4];
+        if i > 0 && j > 0 && i + 2 < nx && j + 2 < ny {
+            for (c, out) in [&mut xs, &mut ys].into_iter().enumerate() {
+                let mut f = [[0.0f64; 3]; 3];
+                for v in 0..3 {
+                    let row = (j - 1 + v) * nx;
+                    for (u, fu) in f.iter_mut().enumerate() {
+                        let wt = match (u == 1, v == 1) {
+                            (true, true) => w.a,
+                            (false, false) => w.c,
+                            _ => w.b,
+                        };
+                        fu[v] = self.data[2 * (row + i - 1 + u) + c] * wt;
+                    }
+                }
+                out[0] = f[0][1] + f[1][1] + f[0][2] + f[1][2];
+                out[1] = f[1][1] + f[2][1] + f[1][2] + f[2][2];
+                out[2] = f[1][0] + f[2][0] + f[1][1] + f[2][1];
+                out[3] = f[0][0] + f[1][0] + f[0][1] + f[1][1];
+            }
+        } else {
+            let (fi, fj) = (i as f64, j as f64);
+            let pts = [(fi - h, fj + h), (fi + h, fj + h), (fi + h, fj - h), (fi - h, fj - h)];
+            for (k, &(xc, yc)) in pts.iter().enumerate() {
+                let (px, py) = self.interpolate(xc, yc);
+                xs[k] = px;
+                ys[k] = py;
+            }
+        }
+        if xs.iter().chain(ys.iter()).any(|v| v.is_nan()) {
+            None
+        } else {
+            Some((xs, ys))
+        }
     }
 }
 
@@ -147,8 +263,9 @@ impl CornerWeights {
 }
 
 /// Signed area between the directed edge `(x1,y1)->(x2,y2)` and the x-axis,
-/// restricted to the unit square `[0,1]^2`.
-#[inline]
+/// restricted to the unit square `[0,1]^2`. Inputs must not be NaN (the
+/// comparisons below are written for that case, like the reference's macros).
+#[inline(always)]
 pub fn sgarea(x1: f64, y1: f64, x2: f64, y2: f64) -> f64 {
     let dx = x2 - x1;
     let dy = y2 - y1;
@@ -159,8 +276,12 @@ pub fn sgarea(x1: f64, y1: f64, x2: f64, y2: f64) -> f64 {
     if xlo >= 1.0 || xhi <= 0.0 {
         return 0.0;
     }
-    xlo = xlo.max(0.0);
-    xhi = xhi.min(1.0);
+    if xlo < 0.0 {
+        xlo = 0.0;
+    }
+    if xhi > 1.0 {
+        xhi = 1.0;
+    }
     let m = dy / dx;
     let mut ylo = y1 + m * (xlo - x1);
     let mut yhi = y1 + m * (xhi - x1);
@@ -194,19 +315,15 @@ pub fn sgarea(x1: f64, y1: f64, x2: f64, y2: f64) -> f64 {
 /// coordinates) with output pixel `(ii, jj)`, i.e. `[ii-0.5, ii+0.5] x
 /// [jj-0.5, jj+0.5]`. Positive for clockwise-in-y-up (orientation
 /// preserving) vertex order `P0..P3` of [`pixel_corners`].
-#[inline]
+#[inline(always)]
 pub fn boxer(ii: f64, jj: f64, x: &[f64; 4], y: &[f64; 4]) -> f64 {
-    let mut px = [0.0f64; 4];
-    let mut py = [0.0f64; 4];
-    for k in 0..4 {
-        px[k] = x[k] - ii + 0.5;
-        py[k] = y[k] - jj + 0.5;
-    }
+    let (x0, x1, x2, x3) = (x[0] - ii + 0.5, x[1] - ii + 0.5, x[2] - ii + 0.5, x[3] - ii + 0.5);
+    let (y0, y1, y2, y3) = (y[0] - jj + 0.5, y[1] - jj + 0.5, y[2] - jj + 0.5, y[3] - jj + 0.5);
     let mut sum = 0.0;
-    for k in 0..4 {
-        let n = (k + 1) & 3;
-        sum += sgarea(px[k], py[k], px[n], py[n]);
-    }
+    sum += sgarea(x0, y0, x1, y1);
+    sum += sgarea(x1, y1, x2, y2);
+    sum += sgarea(x2, y2, x3, y3);
+    sum += sgarea(x3, y3, x0, y0);
     sum
 }
 

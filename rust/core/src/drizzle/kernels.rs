@@ -3,10 +3,7 @@
 //! partition) and enumerates its `(ii, jj, dow)` contributions within a band
 //! of output rows in the reference order (`jj` ascending, then `ii`).
 
-use ndarray::ArrayView3;
-
-use super::geometry::{boxer, clip_range, nint, pixel_corners, CornerWeights};
-use super::Kernel;
+use super::geometry::{boxer, clip_range, nint, CornerWeights, PixmapRef};
 
 /// Lanczos look-up-table spacing.
 pub const LANCZOS_DELTA: f64 = 0.003;
@@ -29,194 +26,349 @@ pub fn lanczos_lut(n: usize) -> Vec<f64> {
     lut
 }
 
-/// Per-call kernel constants.
-pub(crate) enum Prepared {
-    Square { h: f64, cw: CornerWeights },
-    Point,
-    Turbo { pfo: f64, scale: f64 },
-    Gaussian { pfo: f64, efac: f64, es: f64 },
-    Lanczos { pfo: f64, sdp: f64, lut: Vec<f64> },
-}
-
-/// Per-input-pixel geometry computed once per visit.
-pub(crate) enum Geom {
-    Square { x: [f64; 4], y: [f64; 4], wq_den: f64, cols: (usize, usize) },
-    Center { x: f64, y: f64 },
-}
-
-impl Prepared {
-    pub(crate) fn new(kernel: Kernel, pixfrac: f64, psr: f64) -> Self {
-        let pf = pixfrac;
-        match kernel {
-            Kernel::Square => {
-                let h = 0.5 * pf;
-                Prepared::Square { h, cw: CornerWeights::new(h) }
-            }
-            Kernel::Point => Prepared::Point,
-            Kernel::Turbo => {
-                let ac = 1.0 / (pf * pf);
-                Prepared::Turbo { pfo: pf / psr / 2.0, scale: ac * psr * psr }
-            }
-            Kernel::Gaussian => {
-                let pfo = (2.5 * pf / 2.3548 / psr).max(1.2 / psr);
-                let ac = 1.0 / (pf * pf);
-                let efac = 2.3548 * 2.3548 * psr * psr * ac / 2.0;
-                let es = efac / std::f64::consts::PI;
-                Prepared::Gaussian { pfo, efac, es }
-            }
-            Kernel::Lanczos2 | Kernel::Lanczos3 => {
-                let n = if matches!(kernel, Kernel::Lanczos2) { 2 } else { 3 };
-                Prepared::Lanczos {
-                    pfo: n as f64 / psr,
-                    sdp: psr / LANCZOS_DELTA,
-                    lut: lanczos_lut(n),
-                }
-            }
-        }
-    }
+/// A drizzle kernel: per-input-pixel geometry plus the enumeration of its
+/// contributions. Implemented once per kernel so the accumulation loop is
+/// monomorphised (no per-pixel dispatch).
+pub(crate) trait KernelImpl: Sync {
+    /// What is computed once per input pixel.
+    type Geom;
 
     /// Geometry of input pixel `(i, j)` and the inclusive output row range it
-    /// may touch (clipped to `ny_o` rows), or `None` when it contributes nothing.
-    #[inline]
-    pub(crate) fn geometry(
+    /// may touch (clipped to `out_ny` rows), or `None` when it contributes nothing.
+    fn geometry(
         &self,
-        pixmap: &ArrayView3<f64>,
+        pixmap: &PixmapRef,
         i: usize,
         j: usize,
         out_nx: usize,
         out_ny: usize,
-    ) -> Option<(Geom, (usize, usize))> {
-        match self {
-            Prepared::Square { h, cw } => {
-                let (x, y) = pixel_corners(pixmap, i, j, *h, cw)?;
-                if x.iter().chain(y.iter()).any(|v| !in_c_int_range(*v)) {
-                    return None;
+    ) -> Option<(Self::Geom, (usize, usize))>;
+
+    /// Enumerate the contributions `(ii, jj, dow)` of one input pixel with
+    /// weight `w` to the output rows `[band_lo, band_hi]` (already intersected
+    /// with the pixel's row range), `jj` ascending then `ii` ascending.
+    fn contribute<F: FnMut(usize, usize, f32)>(
+        &self,
+        geom: &Self::Geom,
+        w: f32,
+        band_lo: usize,
+        band_hi: usize,
+        out_nx: usize,
+        sink: F,
+    );
+}
+
+/// Exact area overlap of the shrunken, distorted input pixel (spec 5.1).
+pub(crate) struct Square {
+    h: f64,
+    cw: CornerWeights,
+}
+
+/// Corners, Jacobian and column range of one input pixel.
+pub(crate) struct SquareGeom {
+    x: [f64; 4],
+    y: [f64; 4],
+    jaco: f64,
+    cols: (usize, usize),
+}
+
+impl Square {
+    pub(crate) fn new(pixfrac: f64) -> Self {
+        let h = 0.5 * pixfrac;
+        Square { h, cw: CornerWeights::new(h) }
+    }
+}
+
+impl KernelImpl for Square {
+    type Geom = SquareGeom;
+
+    #[inline(always)]
+    fn geometry(
+        &self,
+        pixmap: &PixmapRef,
+        i: usize,
+        j: usize,
+        out_nx: usize,
+        out_ny: usize,
+    ) -> Option<(SquareGeom, (usize, usize))> {
+        let (x, y) = pixmap.corners(i, j, self.h, &self.cw)?;
+        if x.iter().chain(y.iter()).any(|v| !in_c_int_range(*v)) {
+            return None;
+        }
+        let (ymin, ymax) = min_max(&y);
+        let rows = clip_range(nint(ymin), nint(ymax), out_ny)?;
+        let (xmin, xmax) = min_max(&x);
+        let cols = clip_range(nint(xmin), nint(xmax), out_nx)?;
+        let jaco = 0.5 * ((x[1] - x[3]) * (y[0] - y[2]) - (x[0] - x[2]) * (y[1] - y[3]));
+        Some((SquareGeom { x, y, jaco, cols }, rows))
+    }
+
+    #[inline(always)]
+    fn contribute<F: FnMut(usize, usize, f32)>(
+        &self,
+        g: &SquareGeom,
+        w: f32,
+        band_lo: usize,
+        band_hi: usize,
+        _out_nx: usize,
+        mut sink: F,
+    ) {
+        let wq = w as f64 / g.jaco;
+        for jj in band_lo..=band_hi {
+            let fjj = jj as f64;
+            for ii in g.cols.0..=g.cols.1 {
+                let a = boxer(ii as f64, fjj, &g.x, &g.y);
+                if a != 0.0 {
+                    sink(ii, jj, (a * wq) as f32);
                 }
-                let (ymin, ymax) = min_max(&y);
-                let rows = clip_range(nint(ymin), nint(ymax), out_ny)?;
-                let (xmin, xmax) = min_max(&x);
-                let cols = clip_range(nint(xmin), nint(xmax), out_nx)?;
-                let jaco = 0.5 * ((x[1] - x[3]) * (y[0] - y[2]) - (x[0] - x[2]) * (y[1] - y[3]));
-                Some((Geom::Square { x, y, wq_den: jaco, cols }, rows))
-            }
-            _ => {
-                let xo = pixmap[[j, i, 0]];
-                let yo = pixmap[[j, i, 1]];
-                if !in_c_int_range(xo) || !in_c_int_range(yo) {
-                    return None;
-                }
-                let rows = match self {
-                    Prepared::Point => {
-                        let jj = nint(yo);
-                        let ii = nint(xo);
-                        if ii < 0 || ii >= out_nx as i64 {
-                            return None;
-                        }
-                        clip_range(jj, jj, out_ny)?
-                    }
-                    Prepared::Turbo { pfo, .. } | Prepared::Gaussian { pfo, .. } => {
-                        clip_range(nint(yo - pfo), nint(yo + pfo), out_ny)?
-                    }
-                    Prepared::Lanczos { pfo, .. } => clip_range(
-                        floor_i(yo - pfo).saturating_add(1),
-                        floor_i(yo + pfo),
-                        out_ny,
-                    )?,
-                    Prepared::Square { .. } => unreachable_square(),
-                };
-                Some((Geom::Center { x: xo, y: yo }, rows))
             }
         }
     }
+}
 
-    /// Enumerate the contributions of one input pixel with weight `w` to the
-    /// output rows `[band_lo, band_hi]` (already intersected with the pixel's
-    /// row range) in the reference order.
-    #[inline]
-    pub(crate) fn contribute<F: FnMut(usize, usize, f32)>(
+/// Output position of an input pixel centre (all kernels but square).
+#[derive(Clone, Copy)]
+pub(crate) struct Center {
+    x: f64,
+    y: f64,
+}
+
+#[inline(always)]
+fn center(pixmap: &PixmapRef, i: usize, j: usize) -> Option<Center> {
+    let (x, y) = pixmap.get(i, j);
+    if in_c_int_range(x) && in_c_int_range(y) {
+        Some(Center { x, y })
+    } else {
+        None
+    }
+}
+
+/// Each input pixel goes to the output pixel containing its centre (5.2).
+pub(crate) struct Point;
+
+impl KernelImpl for Point {
+    type Geom = usize;
+
+    #[inline(always)]
+    fn geometry(
         &self,
-        geom: &Geom,
+        pixmap: &PixmapRef,
+        i: usize,
+        j: usize,
+        out_nx: usize,
+        out_ny: usize,
+    ) -> Option<(usize, (usize, usize))> {
+        let c = center(pixmap, i, j)?;
+        let ii = nint(c.x);
+        if ii < 0 || ii >= out_nx as i64 {
+            return None;
+        }
+        let jj = nint(c.y);
+        Some((ii as usize, clip_range(jj, jj, out_ny)?))
+    }
+
+    #[inline(always)]
+    fn contribute<F: FnMut(usize, usize, f32)>(
+        &self,
+        ii: &usize,
+        w: f32,
+        band_lo: usize,
+        _band_hi: usize,
+        _out_nx: usize,
+        mut sink: F,
+    ) {
+        sink(*ii, band_lo, w);
+    }
+}
+
+/// Axis-aligned box of half-width `pfo` output pixels (5.3).
+pub(crate) struct Turbo {
+    pfo: f64,
+    scale: f64,
+}
+
+impl Turbo {
+    pub(crate) fn new(pf: f64, psr: f64) -> Self {
+        let ac = 1.0 / (pf * pf);
+        Turbo { pfo: pf / psr / 2.0, scale: ac * psr * psr }
+    }
+}
+
+impl KernelImpl for Turbo {
+    type Geom = Center;
+
+    #[inline(always)]
+    fn geometry(
+        &self,
+        pixmap: &PixmapRef,
+        i: usize,
+        j: usize,
+        _out_nx: usize,
+        out_ny: usize,
+    ) -> Option<(Center, (usize, usize))> {
+        let c = center(pixmap, i, j)?;
+        Some((c, clip_range(nint(c.y - self.pfo), nint(c.y + self.pfo), out_ny)?))
+    }
+
+    #[inline(always)]
+    fn contribute<F: FnMut(usize, usize, f32)>(
+        &self,
+        c: &Center,
         w: f32,
         band_lo: usize,
         band_hi: usize,
         out_nx: usize,
         mut sink: F,
     ) {
-        match (self, geom) {
-            (Prepared::Square { .. }, Geom::Square { x, y, wq_den, cols }) => {
-                let wq = w as f64 / wq_den;
-                for jj in band_lo..=band_hi {
-                    let fjj = jj as f64;
-                    for ii in cols.0..=cols.1 {
-                        let a = boxer(ii as f64, fjj, x, y);
-                        if a != 0.0 {
-                            sink(ii, jj, (a * wq) as f32);
-                        }
-                    }
+        let (x, y, pfo) = (c.x, c.y, self.pfo);
+        let Some((ilo, ihi)) = clip_range(nint(x - pfo), nint(x + pfo), out_nx) else {
+            return;
+        };
+        let wd = w as f64;
+        for jj in band_lo..=band_hi {
+            let fjj = jj as f64;
+            let dy = (y + pfo).min(fjj + 0.5) - (y - pfo).max(fjj - 0.5);
+            for ii in ilo..=ihi {
+                let fii = ii as f64;
+                let dx = (x + pfo).min(fii + 0.5) - (x - pfo).max(fii - 0.5);
+                if dx > 0.0 && dy > 0.0 {
+                    let ov = dx * dy;
+                    sink(ii, jj, (ov * self.scale * wd) as f32);
                 }
             }
-            (Prepared::Point, Geom::Center { x, .. }) => {
-                // rows were already restricted to the single row nint(Y)
-                let ii = nint(*x) as usize;
-                sink(ii, band_lo, w);
+        }
+    }
+}
+
+/// Truncated Gaussian of FWHM `pixfrac` input pixels (5.4).
+pub(crate) struct Gaussian {
+    pfo: f64,
+    efac: f64,
+    es: f64,
+}
+
+impl Gaussian {
+    pub(crate) fn new(pf: f64, psr: f64) -> Self {
+        let pfo = (2.5 * pf / 2.3548 / psr).max(1.2 / psr);
+        let ac = 1.0 / (pf * pf);
+        let efac = 2.3548 * 2.3548 * psr * psr * ac / 2.0;
+        let es = efac / std::f64::consts::PI;
+        Gaussian { pfo, efac, es }
+    }
+}
+
+impl KernelImpl for Gaussian {
+    type Geom = Center;
+
+    #[inline(always)]
+    fn geometry(
+        &self,
+        pixmap: &PixmapRef,
+        i: usize,
+        j: usize,
+        _out_nx: usize,
+        out_ny: usize,
+    ) -> Option<(Center, (usize, usize))> {
+        let c = center(pixmap, i, j)?;
+        Some((c, clip_range(nint(c.y - self.pfo), nint(c.y + self.pfo), out_ny)?))
+    }
+
+    #[inline(always)]
+    fn contribute<F: FnMut(usize, usize, f32)>(
+        &self,
+        c: &Center,
+        w: f32,
+        band_lo: usize,
+        band_hi: usize,
+        out_nx: usize,
+        mut sink: F,
+    ) {
+        let (x, y, pfo) = (c.x, c.y, self.pfo);
+        let Some((ilo, ihi)) = clip_range(nint(x - pfo), nint(x + pfo), out_nx) else {
+            return;
+        };
+        let wd = w as f64;
+        for jj in band_lo..=band_hi {
+            let ddy = y - jj as f64;
+            for ii in ilo..=ihi {
+                let ddx = x - ii as f64;
+                let r2 = ddx * ddx + ddy * ddy;
+                let g = (self.es * (-r2 * self.efac).exp()) as f32;
+                sink(ii, jj, (g as f64 * wd) as f32);
             }
-            (Prepared::Turbo { pfo, scale }, Geom::Center { x, y }) => {
-                let Some((ilo, ihi)) = clip_range(nint(x - pfo), nint(x + pfo), out_nx) else {
-                    return;
-                };
-                let wd = w as f64;
-                for jj in band_lo..=band_hi {
-                    let fjj = jj as f64;
-                    let dy = (y + pfo).min(fjj + 0.5) - (y - pfo).max(fjj - 0.5);
-                    for ii in ilo..=ihi {
-                        let fii = ii as f64;
-                        let dx = (x + pfo).min(fii + 0.5) - (x - pfo).max(fii - 0.5);
-                        if dx > 0.0 && dy > 0.0 {
-                            let ov = dx * dy;
-                            sink(ii, jj, (ov * scale * wd) as f32);
-                        }
-                    }
+        }
+    }
+}
+
+/// Lanczos window of order 2 or 3 via a look-up table (5.5).
+pub(crate) struct Lanczos {
+    pfo: f64,
+    sdp: f64,
+    lut: Vec<f64>,
+}
+
+impl Lanczos {
+    pub(crate) fn new(order: usize, psr: f64) -> Self {
+        Lanczos {
+            pfo: order as f64 / psr,
+            sdp: psr / LANCZOS_DELTA,
+            lut: lanczos_lut(order),
+        }
+    }
+}
+
+impl KernelImpl for Lanczos {
+    type Geom = Center;
+
+    #[inline(always)]
+    fn geometry(
+        &self,
+        pixmap: &PixmapRef,
+        i: usize,
+        j: usize,
+        _out_nx: usize,
+        out_ny: usize,
+    ) -> Option<(Center, (usize, usize))> {
+        let c = center(pixmap, i, j)?;
+        let rows = clip_range(
+            floor_i(c.y - self.pfo).saturating_add(1),
+            floor_i(c.y + self.pfo),
+            out_ny,
+        )?;
+        Some((c, rows))
+    }
+
+    #[inline(always)]
+    fn contribute<F: FnMut(usize, usize, f32)>(
+        &self,
+        c: &Center,
+        w: f32,
+        band_lo: usize,
+        band_hi: usize,
+        out_nx: usize,
+        mut sink: F,
+    ) {
+        let (x, y, pfo, sdp) = (c.x, c.y, self.pfo, self.sdp);
+        let Some((ilo, ihi)) =
+            clip_range(floor_i(x - pfo).saturating_add(1), floor_i(x + pfo), out_nx)
+        else {
+            return;
+        };
+        let n = self.lut.len() as i64;
+        let wd = w as f64;
+        for jj in band_lo..=band_hi {
+            let ky = nint(((y - jj as f64) * sdp).abs());
+            if ky >= n {
+                continue;
+            }
+            let ly = self.lut[ky as usize];
+            for ii in ilo..=ihi {
+                let kx = nint(((x - ii as f64) * sdp).abs());
+                if kx >= n {
+                    continue;
                 }
+                sink(ii, jj, (self.lut[kx as usize] * ly * wd) as f32);
             }
-            (Prepared::Gaussian { pfo, efac, es }, Geom::Center { x, y }) => {
-                let Some((ilo, ihi)) = clip_range(nint(x - pfo), nint(x + pfo), out_nx) else {
-                    return;
-                };
-                let wd = w as f64;
-                for jj in band_lo..=band_hi {
-                    let ddy = y - jj as f64;
-                    for ii in ilo..=ihi {
-                        let ddx = x - ii as f64;
-                        let r2 = ddx * ddx + ddy * ddy;
-                        let g = (es * (-r2 * efac).exp()) as f32;
-                        sink(ii, jj, (g as f64 * wd) as f32);
-                    }
-                }
-            }
-            (Prepared::Lanczos { pfo, sdp, lut }, Geom::Center { x, y }) => {
-                let Some((ilo, ihi)) =
-                    clip_range(floor_i(x - pfo).saturating_add(1), floor_i(x + pfo), out_nx)
-                else {
-                    return;
-                };
-                let n = lut.len() as i64;
-                let wd = w as f64;
-                for jj in band_lo..=band_hi {
-                    let ky = nint(((y - jj as f64) * sdp).abs());
-                    if ky >= n {
-                        continue;
-                    }
-                    let ly = lut[ky as usize];
-                    for ii in ilo..=ihi {
-                        let kx = nint(((x - ii as f64) * sdp).abs());
-                        if kx >= n {
-                            continue;
-                        }
-                        sink(ii, jj, (lut[kx as usize] * ly * wd) as f32);
-                    }
-                }
-            }
-            _ => {}
         }
     }
 }
@@ -243,19 +395,20 @@ fn floor_i(v: f64) -> i64 {
 
 #[inline]
 fn min_max(v: &[f64; 4]) -> (f64, f64) {
+    // NaN-free inputs (checked by the caller): plain comparisons.
     let mut lo = v[0];
     let mut hi = v[0];
     for &x in &v[1..] {
-        lo = lo.min(x);
-        hi = hi.max(x);
+        if x < lo {
+            lo = x;
+        }
+        if x > hi {
+            hi = x;
+        }
     }
     (lo, hi)
 }
 
-#[cold]
-fn unreachable_square() -> (usize, usize) {
-    (1, 0)
-}
 
 #[cfg(test)]
 mod tests {

@@ -15,11 +15,12 @@ pub mod scan;
 
 use std::str::FromStr;
 
-use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2, Axis};
+use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2};
 use rayon::prelude::*;
 
 pub use kernels::lanczos_lut;
-use kernels::Prepared;
+use geometry::PixmapRef;
+use kernels::KernelImpl;
 
 use crate::{Error, Result};
 
@@ -224,19 +225,17 @@ pub fn add_image_with(
         None if kernel.uses_pixel_scale_ratio() => estimate_pscale_ratio(&pixmap, region.centroid),
         None => 1.0,
     };
-    let prepared = Prepared::new(kernel, params.pixfrac, psr as f64);
 
-    let inputs = InputSet {
-        data,
-        weight,
-        pixmap,
-        data2: &extra.data2,
-        dq: extra.dq,
-        iscale: params.iscale,
-        iscale2: params.iscale * params.iscale,
-        wtscale: params.wtscale,
-    };
-    let nmiss = crate::parallel::install(|| run_bands(&prepared, &inputs, &region, params, out));
+    let (pf, psr64) = (params.pixfrac, psr as f64);
+    let call = DrizzleCall { data, weight, pixmap, extra, params, region: &region };
+    let nmiss = crate::parallel::install(|| match kernel {
+        Kernel::Square => call.run(&kernels::Square::new(pf), out),
+        Kernel::Point => call.run(&kernels::Point, out),
+        Kernel::Turbo => call.run(&kernels::Turbo::new(pf, psr64), out),
+        Kernel::Gaussian => call.run(&kernels::Gaussian::new(pf, psr64), out),
+        Kernel::Lanczos2 => call.run(&kernels::Lanczos::new(2, psr64), out),
+        Kernel::Lanczos3 => call.run(&kernels::Lanczos::new(3, psr64), out),
+    });
 
     let box_rows = ymax - ymin + 1;
     let visited_rows = region.rows.len();
@@ -364,105 +363,244 @@ fn check_inputs(
     Ok(())
 }
 
-struct InputSet<'a, 'b> {
-    data: ArrayView2<'a, f32>,
-    weight: ArrayView2<'a, f32>,
-    pixmap: ArrayView3<'a, f64>,
-    data2: &'b [Option<ArrayView2<'a, f32>>],
-    dq: Option<ArrayView2<'a, u32>>,
+struct InputSet<'a> {
+    nx: usize,
+    data: &'a [f32],
+    weight: &'a [f32],
+    pixmap: PixmapRef<'a>,
+    data2: Vec<Option<&'a [f32]>>,
+    dq: Option<&'a [u32]>,
     iscale: f32,
     iscale2: f32,
     wtscale: f32,
 }
 
-/// One band of output rows with its slices of every output array.
+/// One band of output rows: contiguous row-major slices of every output.
 struct Band<'o> {
     row0: usize,
-    img: ArrayViewMut2<'o, f32>,
-    wht: ArrayViewMut2<'o, f32>,
-    ctx: Option<ArrayViewMut2<'o, i32>>,
-    img2: Vec<ArrayViewMut2<'o, f32>>,
-    dq: Option<ArrayViewMut2<'o, u32>>,
+    nrows: usize,
+    img: &'o mut [f32],
+    wht: &'o mut [f32],
+    ctx: Option<&'o mut [i32]>,
+    img2: Vec<&'o mut [f32]>,
+    dq: Option<&'o mut [u32]>,
     /// `(j, i_lo, i_hi)` input runs touching this band, in reference order.
     runs: Vec<(usize, usize, usize)>,
 }
 
 fn band_height(ny_o: usize) -> usize {
     let threads = crate::parallel::get_num_threads().max(1);
+    if threads == 1 {
+        return ny_o.max(1); // one band: no pre-pass needed
+    }
     // Enough bands for load balance, not so thin that pixels straddle many.
     (ny_o / (threads * 8)).clamp(16, 256)
 }
 
-/// Pre-pass (parallel over input rows) + band accumulation (parallel over
-/// bands). Returns the number of visited pixels with no valid footprint.
-fn run_bands(
-    prepared: &Prepared,
-    inp: &InputSet,
-    region: &scan::ScanRegion,
+/// A standard-layout view of `a`, copying only when it is not contiguous.
+fn contiguous<'a, T: Clone, D: ndarray::Dimension>(
+    a: ndarray::ArrayView<'a, T, D>,
+) -> ndarray::CowArray<'a, T, D> {
+    if a.is_standard_layout() {
+        ndarray::CowArray::from(a)
+    } else {
+        ndarray::CowArray::from(a.as_standard_layout().into_owned())
+    }
+}
+
+/// A contiguous copy of an output view that is not contiguous (copied back
+/// after the call), or `None` when the view can be used directly.
+fn staging<T: Copy>(v: &ArrayViewMut2<T>) -> Option<ndarray::Array2<T>> {
+    if v.is_standard_layout() {
+        None
+    } else {
+        Some(v.as_standard_layout().into_owned())
+    }
+}
+
+fn slice_of<'b, T>(v: &'b mut ArrayViewMut2<T>, staged: &'b mut Option<ndarray::Array2<T>>) -> &'b mut [T] {
+    match staged {
+        Some(a) => a.as_slice_mut().unwrap_or(&mut []),
+        None => v.as_slice_mut().unwrap_or(&mut []),
+    }
+}
+
+fn unstage<T: Copy>(v: &mut ArrayViewMut2<T>, staged: Option<ndarray::Array2<T>>) {
+    if let Some(a) = staged {
+        v.assign(&a);
+    }
+}
+
+/// Split `s` (row-major, `nx` columns) into bands of `bh` rows.
+fn split_rows<T>(s: &mut [T], nx: usize, bh: usize) -> Vec<&mut [T]> {
+    s.chunks_mut((bh * nx).max(1)).collect()
+}
+
+/// The inputs of one drizzle call, run with a concrete kernel.
+struct DrizzleCall<'a, 'x, 'e> {
+    data: ArrayView2<'a, f32>,
+    weight: ArrayView2<'a, f32>,
+    pixmap: ArrayView3<'a, f64>,
+    extra: &'e Extra<'x>,
+    params: &'e AddImage,
+    region: &'e scan::ScanRegion,
+}
+
+impl DrizzleCall<'_, '_, '_> {
+    fn run<K: KernelImpl>(&self, kern: &K, out: &mut Outputs) -> usize {
+        run_drizzle(kern, self.data, self.weight, self.pixmap, self.extra, self.params, self.region, out)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_drizzle<K: KernelImpl>(
+    prepared: &K,
+    data: ArrayView2<f32>,
+    weight: ArrayView2<f32>,
+    pixmap: ArrayView3<f64>,
+    extra: &Extra,
     params: &AddImage,
+    region: &scan::ScanRegion,
     out: &mut Outputs,
 ) -> usize {
-    let (ny_o, nx_o) = out.img.dim();
-    if ny_o == 0 || nx_o == 0 {
+    let data = contiguous(data);
+    let weight = contiguous(weight);
+    let pixmap = contiguous(pixmap);
+    let data2: Vec<Option<ndarray::CowArray<f32, ndarray::Ix2>>> =
+        extra.data2.iter().map(|d| d.map(contiguous)).collect();
+    let dq = extra.dq.map(contiguous);
+    let (Some(data_s), Some(weight_s)) = (data.as_slice(), weight.as_slice()) else {
         return 0;
-    }
-    let bh = band_height(ny_o);
-    let nbands = ny_o.div_ceil(bh);
-
-    // Pre-pass: for every visited input row, the column run touching each band.
-    let per_row: Vec<(Vec<(usize, usize, usize)>, usize)> = region
-        .rows
-        .par_iter()
-        .map(|&(j, i0, i1)| {
-            let mut runs: Vec<(usize, usize, usize)> = Vec::new(); // (band, lo, hi)
-            let mut lo = vec![usize::MAX; nbands];
-            let mut hi = vec![0usize; nbands];
-            let (mut bmin, mut bmax) = (usize::MAX, 0usize);
-            let mut invalid = 0usize;
-            for i in i0..=i1 {
-                match prepared.geometry(&inp.pixmap, i, j, nx_o, ny_o) {
-                    Some((_, (r0, r1))) => {
-                        for b in r0 / bh..=r1 / bh {
-                            lo[b] = lo[b].min(i);
-                            hi[b] = hi[b].max(i);
-                        }
-                        bmin = bmin.min(r0 / bh);
-                        bmax = bmax.max(r1 / bh);
-                    }
-                    None => invalid += 1,
-                }
-            }
-            if bmin != usize::MAX {
-                for b in bmin..=bmax {
-                    if lo[b] != usize::MAX {
-                        runs.push((b, lo[b], hi[b]));
-                    }
-                }
-            }
-            let _ = j;
-            (runs.into_iter().map(|(b, l, h)| (b, l, h)).collect(), invalid)
-        })
-        .collect();
-
-    let mut band_runs: Vec<Vec<(usize, usize, usize)>> = vec![Vec::new(); nbands];
-    let mut invalid_total = 0usize;
-    for (&(j, _, _), (runs, invalid)) in region.rows.iter().zip(per_row.iter()) {
-        invalid_total += invalid;
-        for &(b, l, h) in runs {
-            band_runs[b].push((j, l, h));
-        }
-    }
-
+    };
+    let Some(pm) = PixmapRef::new(&pixmap.view()) else {
+        return 0;
+    };
+    let inp = InputSet {
+        nx: data.ncols(),
+        data: data_s,
+        weight: weight_s,
+        pixmap: pm,
+        data2: data2.iter().map(|d| d.as_ref().and_then(|a| a.as_slice())).collect(),
+        dq: dq.as_ref().and_then(|a| a.as_slice()),
+        iscale: params.iscale,
+        iscale2: params.iscale * params.iscale,
+        wtscale: params.wtscale,
+    };
     let ctx_mask: i32 = match &out.ctx {
         Some((_, bit)) => (1u32 << bit) as i32,
         None => 0,
     };
-    // Split every output array into the same bands.
-    let mut imgs = out.img.axis_chunks_iter_mut(Axis(0), bh);
-    let mut whts = out.wht.axis_chunks_iter_mut(Axis(0), bh);
-    let mut ctxs = out.ctx.as_mut().map(|(c, _)| c.axis_chunks_iter_mut(Axis(0), bh));
-    let mut img2s: Vec<_> = out.img2.iter_mut().map(|a| a.axis_chunks_iter_mut(Axis(0), bh)).collect();
-    let mut dqs = out.dq.as_mut().map(|d| d.axis_chunks_iter_mut(Axis(0), bh));
+    let (ny_o, nx_o) = out.img.dim();
+    if ny_o == 0 || nx_o == 0 {
+        return 0;
+    }
+    // Contiguous slices of every output (non-contiguous views are staged).
+    let mut st_img = staging(&out.img);
+    let mut st_wht = staging(&out.wht);
+    let mut st_ctx = out.ctx.as_ref().and_then(|(c, _)| staging(c));
+    let mut st_dq = out.dq.as_ref().and_then(staging);
+    let mut st_img2: Vec<_> = out.img2.iter().map(staging).collect();
+    let nmiss = {
+        let outs = OutSlices {
+            img: slice_of(&mut out.img, &mut st_img),
+            wht: slice_of(&mut out.wht, &mut st_wht),
+            ctx: out.ctx.as_mut().map(|(c, _)| slice_of(c, &mut st_ctx)),
+            dq: out.dq.as_mut().map(|d| slice_of(d, &mut st_dq)),
+            img2: out.img2.iter_mut().zip(st_img2.iter_mut()).map(|(v, c)| slice_of(v, c)).collect(),
+        };
+        run_bands(prepared, &inp, region, params, ctx_mask, (ny_o, nx_o), outs)
+    };
+    unstage(&mut out.img, st_img);
+    unstage(&mut out.wht, st_wht);
+    if let Some((c, _)) = out.ctx.as_mut() {
+        unstage(c, st_ctx);
+    }
+    if let Some(d) = out.dq.as_mut() {
+        unstage(d, st_dq);
+    }
+    for (v, c) in out.img2.iter_mut().zip(st_img2) {
+        unstage(v, c);
+    }
+    nmiss
+}
+
+struct OutSlices<'o> {
+    img: &'o mut [f32],
+    wht: &'o mut [f32],
+    ctx: Option<&'o mut [i32]>,
+    dq: Option<&'o mut [u32]>,
+    img2: Vec<&'o mut [f32]>,
+}
+
+/// Pre-pass (parallel over input rows; skipped with a single band) + band
+/// accumulation (parallel over bands). Returns the number of visited pixels
+/// with no valid footprint.
+fn run_bands<K: KernelImpl>(
+    prepared: &K,
+    inp: &InputSet,
+    region: &scan::ScanRegion,
+    params: &AddImage,
+    ctx_mask: i32,
+    (ny_o, nx_o): (usize, usize),
+    outs: OutSlices,
+) -> usize {
+    let bh = band_height(ny_o);
+    let nbands = ny_o.div_ceil(bh);
+
+    let mut invalid_total = 0usize;
+    let band_runs: Vec<Vec<(usize, usize, usize)>> = if nbands == 1 {
+        vec![region.rows.clone()]
+    } else {
+        // For every visited input row, the column run touching each band.
+        let per_row: Vec<(Vec<(usize, usize, usize)>, usize)> = region
+            .rows
+            .par_iter()
+            .map(|&(j, i0, i1)| {
+                let mut lo = vec![usize::MAX; nbands];
+                let mut hi = vec![0usize; nbands];
+                let (mut bmin, mut bmax) = (usize::MAX, 0usize);
+                let mut invalid = 0usize;
+                for i in i0..=i1 {
+                    match prepared.geometry(&inp.pixmap, i, j, nx_o, ny_o) {
+                        Some((_, (r0, r1))) => {
+                            let (b0, b1) = (r0 / bh, r1 / bh);
+                            for b in b0..=b1 {
+                                lo[b] = lo[b].min(i);
+                                hi[b] = hi[b].max(i);
+                            }
+                            bmin = bmin.min(b0);
+                            bmax = bmax.max(b1);
+                        }
+                        None => invalid += 1,
+                    }
+                }
+                let mut runs = Vec::new();
+                if bmin != usize::MAX {
+                    for b in bmin..=bmax {
+                        if lo[b] != usize::MAX {
+                            runs.push((b, lo[b], hi[b]));
+                        }
+                    }
+                }
+                (runs, invalid)
+            })
+            .collect();
+        let mut band_runs = vec![Vec::new(); nbands];
+        for (&(j, _, _), (runs, invalid)) in region.rows.iter().zip(per_row.iter()) {
+            invalid_total += invalid;
+            for &(b, l, h) in runs {
+                band_runs[b].push((j, l, h));
+            }
+        }
+        band_runs
+    };
+
+    let OutSlices { img, wht, ctx, dq, img2 } = outs;
+    let mut imgs = split_rows(img, nx_o, bh).into_iter();
+    let mut whts = split_rows(wht, nx_o, bh).into_iter();
+    let mut ctxs = ctx.map(|c| split_rows(c, nx_o, bh).into_iter());
+    let mut dqs = dq.map(|d| split_rows(d, nx_o, bh).into_iter());
+    let mut img2s: Vec<_> = img2.into_iter().map(|a| split_rows(a, nx_o, bh).into_iter()).collect();
     let mut bands: Vec<Band> = Vec::with_capacity(nbands);
     for (b, runs) in band_runs.into_iter().enumerate() {
         let (Some(img), Some(wht)) = (imgs.next(), whts.next()) else {
@@ -470,6 +608,7 @@ fn run_bands(
         };
         bands.push(Band {
             row0: b * bh,
+            nrows: img.len() / nx_o,
             img,
             wht,
             ctx: ctxs.as_mut().and_then(|it| it.next()),
@@ -479,52 +618,63 @@ fn run_bands(
         });
     }
     let full = !inp.data2.is_empty() || inp.dq.is_some();
-
-    bands.par_iter_mut().for_each(|band| {
-        if full {
-            accumulate::<true>(prepared, inp, band, ctx_mask, nx_o, ny_o);
-        } else {
-            accumulate::<false>(prepared, inp, band, ctx_mask, nx_o, ny_o);
-        }
-        if let Some(fill) = params.fill {
-            for ((s, w), r) in band.img.iter_mut().zip(band.wht.iter()).zip(0..) {
-                let _ = r;
-                if *w == 0.0 {
-                    *s = fill;
+    let counted = nbands == 1;
+    let invalid_single: usize = bands
+        .par_iter_mut()
+        .map(|band| {
+            let n = if full {
+                accumulate::<K, true>(prepared, inp, band, ctx_mask, nx_o, ny_o)
+            } else {
+                accumulate::<K, false>(prepared, inp, band, ctx_mask, nx_o, ny_o)
+            };
+            if let Some(fill) = params.fill {
+                for (s, w) in band.img.iter_mut().zip(band.wht.iter()) {
+                    if *w == 0.0 {
+                        *s = fill;
+                    }
                 }
-            }
-            if let Some(fill2) = params.fill2 {
-                for o in band.img2.iter_mut() {
-                    for (s, w) in o.iter_mut().zip(band.wht.iter()) {
-                        if *w == 0.0 {
-                            *s = fill2;
+                if let Some(fill2) = params.fill2 {
+                    for o in band.img2.iter_mut() {
+                        for (s, w) in o.iter_mut().zip(band.wht.iter()) {
+                            if *w == 0.0 {
+                                *s = fill2;
+                            }
                         }
                     }
                 }
             }
-        }
-    });
-    invalid_total
+            n
+        })
+        .sum();
+    if counted {
+        invalid_single
+    } else {
+        invalid_total
+    }
 }
 
 /// Accumulate every contribution landing in `band`, in reference order.
-/// `FULL` selects the data2 + DQ variant (same geometry).
-fn accumulate<const FULL: bool>(
-    prepared: &Prepared,
+/// `FULL` selects the data2 + DQ variant (same geometry). Returns the number
+/// of visited pixels without a valid footprint (meaningful for one band).
+fn accumulate<K: KernelImpl, const FULL: bool>(
+    prepared: &K,
     inp: &InputSet,
     band: &mut Band,
     ctx_mask: i32,
     nx_o: usize,
     ny_o: usize,
-) {
+) -> usize {
     let row0 = band.row0;
-    let row1 = row0 + band.img.nrows() - 1;
+    let row1 = row0 + band.nrows - 1;
     let nd2 = inp.data2.len();
     let mut d2 = vec![0.0f32; nd2];
+    let mut invalid = 0usize;
     let runs = std::mem::take(&mut band.runs);
+    let nx = inp.nx;
     for &(j, i0, i1) in &runs {
         for i in i0..=i1 {
             let Some((geom, (r0, r1))) = prepared.geometry(&inp.pixmap, i, j, nx_o, ny_o) else {
+                invalid += 1;
                 continue;
             };
             let lo = r0.max(row0);
@@ -532,61 +682,66 @@ fn accumulate<const FULL: bool>(
             if lo > hi {
                 continue;
             }
-            let d = inp.data[[j, i]] * inp.iscale;
-            let w = inp.weight[[j, i]] * inp.wtscale;
+            let k = j * nx + i;
+            let d = inp.data[k] * inp.iscale;
+            let w = inp.weight[k] * inp.wtscale;
             let mut dq_in = 0u32;
             if FULL {
-                for (k, src) in inp.data2.iter().enumerate() {
-                    d2[k] = match src {
-                        Some(a) => a[[j, i]] * inp.iscale2,
+                for (slot, src) in d2.iter_mut().zip(inp.data2.iter()) {
+                    *slot = match src {
+                        Some(a) => a[k] * inp.iscale2,
                         None => 0.0,
                     };
                 }
-                if let Some(dq) = &inp.dq {
-                    dq_in = dq[[j, i]];
+                if let Some(dq) = inp.dq {
+                    dq_in = dq[k];
                 }
             }
+            let img = &mut *band.img;
+            let wht = &mut *band.wht;
+            let mut ctx = band.ctx.as_deref_mut();
+            let img2 = &mut band.img2;
+            let mut dq = band.dq.as_deref_mut();
             prepared.contribute(&geom, w, lo, hi, nx_o, |ii, jj, dow| {
-                let r = jj - row0;
+                let o = (jj - row0) * nx_o + ii;
                 if dow > 0.0 {
-                    if let Some(ctx) = band.ctx.as_mut() {
-                        ctx[[r, ii]] |= ctx_mask;
+                    if let Some(c) = ctx.as_deref_mut() {
+                        c[o] |= ctx_mask;
                     }
                 }
                 if dow == 0.0 {
                     return;
                 }
-                let vc = band.wht[[r, ii]];
+                let vc = wht[o];
                 let s = vc + dow;
                 if vc == 0.0 {
-                    band.img[[r, ii]] = d;
+                    img[o] = d;
                     if FULL {
-                        for (k, o) in band.img2.iter_mut().enumerate() {
-                            o[[r, ii]] = d2[k];
+                        for (out2, v) in img2.iter_mut().zip(d2.iter()) {
+                            out2[o] = *v;
                         }
-                        if let Some(dq) = band.dq.as_mut() {
-                            dq[[r, ii]] = dq_in;
+                        if let Some(q) = dq.as_deref_mut() {
+                            q[o] = dq_in;
                         }
                     }
                 } else {
-                    let sci = band.img[[r, ii]];
-                    let num = sci * vc + dow * d;
-                    band.img[[r, ii]] = (num as f64 / s as f64) as f32;
+                    let num = img[o] * vc + dow * d;
+                    img[o] = (num as f64 / s as f64) as f32;
                     if FULL {
                         let vc2 = (vc * vc) as f64;
                         let dow2 = (dow * dow) as f64;
                         let s2 = s as f64 * s as f64;
-                        for (k, o) in band.img2.iter_mut().enumerate() {
-                            let prev = o[[r, ii]] as f64;
-                            o[[r, ii]] = ((prev * vc2 + dow2 * d2[k] as f64) / s2) as f32;
+                        for (out2, v) in img2.iter_mut().zip(d2.iter()) {
+                            out2[o] = ((out2[o] as f64 * vc2 + dow2 * *v as f64) / s2) as f32;
                         }
-                        if let Some(dq) = band.dq.as_mut() {
-                            dq[[r, ii]] |= dq_in;
+                        if let Some(q) = dq.as_deref_mut() {
+                            q[o] |= dq_in;
                         }
                     }
                 }
-                band.wht[[r, ii]] = s;
+                wht[o] = s;
             });
         }
     }
+    invalid
 }
