@@ -36,6 +36,13 @@
 //! assert_eq!(wht[[1, 1]], 1.0);
 //! ```
 
+//!
+//! ## Example: a two-exposure mosaic with a context image
+//!
+//! The program `examples/drizzle_mosaic.rs` (run it with `cargo run --release
+//! -p pyspec-core --example drizzle_mosaic`), also compiled and run as a doc test:
+//!
+#![doc = concat!("```\n", include_str!("../examples/drizzle_mosaic.rs"), "\n```")]
 #![deny(missing_docs)]
 
 pub mod drizzle;
