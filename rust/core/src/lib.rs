@@ -45,9 +45,13 @@
 #![doc = concat!("```\n", include_str!("../examples/drizzle_mosaic.rs"), "\n```")]
 #![deny(missing_docs)]
 
+pub mod bspline;
 pub mod drizzle;
 pub mod error;
 pub mod interp;
+pub mod median;
+pub mod outlier;
 pub mod parallel;
+pub mod trace;
 
 pub use error::{Error, Result};

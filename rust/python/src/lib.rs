@@ -6,8 +6,12 @@ use pyo3::exceptions::{PyMemoryError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 mod blot;
+mod bspline;
 mod drizzle;
+mod median;
+mod outlier;
 mod pixmap;
+mod trace;
 
 /// Map a core error to the matching Python exception.
 pub(crate) fn to_py(err: pyspec_core::Error) -> PyErr {
@@ -68,5 +72,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     drizzle::register(m)?;
     blot::register(m)?;
     pixmap::register(m)?;
+    median::register(m)?;
+    outlier::register(m)?;
+    bspline::register(m)?;
+    trace::register(m)?;
     Ok(())
 }
