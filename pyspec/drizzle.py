@@ -36,10 +36,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-try:  # TEMP until _blot lands
-    from ._blot import blot_image
-except ImportError:  # pragma: no cover
-    blot_image = None  # type: ignore[assignment]
+from ._blot import blot_image
 
 __all__ = ["CTX_PLANE_BITS", "SUPPORTED_DRIZZLE_KERNELS", "Drizzle", "blot_image", "decode_context"]
 
