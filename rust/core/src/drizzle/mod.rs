@@ -222,7 +222,7 @@ pub fn add_image_with(
 
     let psr: f32 = match params.pscale_ratio {
         Some(r) => r,
-        None if kernel.uses_pixel_scale_ratio() => estimate_pscale_ratio(&pixmap, region.centroid),
+        None if kernel.uses_pixel_scale_ratio() => estimate_pscale_ratio(&pixmap, region.centroid)?,
         None => 1.0,
     };
 
@@ -249,12 +249,16 @@ pub fn add_image_with(
     })
 }
 
-/// The reference's estimate of the pixel scale ratio from the pixel map at
-/// the centroid of the scan polygon (spec 2.3). Inverse of the intended ratio.
-pub fn estimate_pscale_ratio(pixmap: &ArrayView3<f64>, centroid: Option<(f64, f64)>) -> f32 {
+/// The reference's estimate of the pixel scale ratio from the pixel map
+/// (spec 2.3): `sqrt(|det J|)` of the map's finite differences at input
+/// pixel `at` (the reference always ends up at `(0, 0)`, see
+/// [`scan::ScanRegion::centroid`]). It is the *inverse* of the output/input
+/// ratio it is meant to estimate. Errors when the estimate is NaN, as the
+/// reference does.
+pub fn estimate_pscale_ratio(pixmap: &ArrayView3<f64>, at: Option<(f64, f64)>) -> Result<f32> {
     let ny = pixmap.shape()[0];
     let nx = pixmap.shape()[1];
-    let (cx, cy) = centroid.unwrap_or(((nx / 2) as f64, (ny / 2) as f64));
+    let (cx, cy) = at.unwrap_or((0.0, 0.0));
     let i = (cx as i64).clamp(0, nx as i64 - 2) as usize;
     let j = (cy as i64).clamp(0, ny as i64 - 2) as usize;
     let p = |jj: usize, ii: usize, c: usize| pixmap[[jj, ii, c]];
@@ -264,7 +268,11 @@ pub fn estimate_pscale_ratio(pixmap: &ArrayView3<f64>, centroid: Option<(f64, f6
     let y10 = p(j, i + 1, 1);
     let x01 = p(j + 1, i, 0);
     let y01 = p(j + 1, i, 1);
-    (((x10 - x00) * (y01 - y00) - (y10 - y00) * (x01 - x00)).abs()).sqrt() as f32
+    let r = (((x10 - x00) * (y01 - y00) - (y10 - y00) * (x01 - x00)).abs()).sqrt() as f32;
+    if r.is_nan() {
+        return Err(Error::value("Unable to estimate pscale_ratio"));
+    }
+    Ok(r)
 }
 
 fn check_inputs(
