@@ -32,7 +32,10 @@ fn main() -> Result<(), pyspec_core::Error> {
     let mut params = AddImage::new(Kernel::Square);
     params.pixfrac = 0.8;
     params.fill = Some(f32::NAN);
-    for (id, (theta, dx, dy)) in [(0.1, 20.0, 10.0), (0.12, 22.5, 11.25)].into_iter().enumerate() {
+    for (id, (theta, dx, dy)) in [(0.1, 20.0, 10.0), (0.12, 22.5, 11.25)]
+        .into_iter()
+        .enumerate()
+    {
         let pixmap = rotated_pixmap(ny, nx, theta, dx, dy);
         let (plane, bit) = context::plane_and_bit(id);
         let mut out = Outputs {
@@ -50,12 +53,22 @@ fn main() -> Result<(), pyspec_core::Error> {
             &params,
             &mut out,
         )?;
-        println!("image {id}: kernel {}, {} pixels missed", stats.kernel.name(), stats.nmiss);
+        println!(
+            "image {id}: kernel {}, {} pixels missed",
+            stats.kernel.name(),
+            stats.nmiss
+        );
     }
     let total_weight: f32 = wht.iter().sum();
     // square is flux conserving: each fully covered input pixel deposits its weight
-    println!("total weight {total_weight:.3} (2 x {} input pixels)", ny * nx);
+    println!(
+        "total weight {total_weight:.3} (2 x {} input pixels)",
+        ny * nx
+    );
     assert!((total_weight - 2.0 * (ny * nx) as f32).abs() < 0.1);
-    println!("inputs contributing to pixel (50, 50): {:?}", context::decode(&ctx.view(), 50, 50)?);
+    println!(
+        "inputs contributing to pixel (50, 50): {:?}",
+        context::decode(&ctx.view(), 50, 50)?
+    );
     Ok(())
 }

@@ -84,7 +84,10 @@ fn add_image<'py>(
     let weight_v = weight.as_array();
     let pixmap_v = pixmap.as_array();
     let extra = Extra {
-        data2: data2.iter().map(|d| d.as_ref().map(|a| a.as_array())).collect(),
+        data2: data2
+            .iter()
+            .map(|d| d.as_ref().map(|a| a.as_array()))
+            .collect(),
         dq: dq.as_ref().map(|a| a.as_array()),
     };
     let ctx = match out_ctx.as_mut() {
@@ -95,7 +98,10 @@ fn add_image<'py>(
                     "context plane {ctx_plane} does not exist (out_ctx has {planes} planes)"
                 )));
             }
-            Some((c.as_array_mut().index_axis_move(Axis(0), ctx_plane), ctx_bit))
+            Some((
+                c.as_array_mut().index_axis_move(Axis(0), ctx_plane),
+                ctx_bit,
+            ))
         }
         None => None,
     };
@@ -107,9 +113,16 @@ fn add_image<'py>(
         dq: out_dq.as_mut().map(|a| a.as_array_mut()),
     };
     let stats = py
-        .detach(|| drizzle::add_image_with(data_v, weight_v, pixmap_v, &extra, &params, &mut outputs))
+        .detach(|| {
+            drizzle::add_image_with(data_v, weight_v, pixmap_v, &extra, &params, &mut outputs)
+        })
         .map_err(to_py)?;
-    Ok((stats.nmiss, stats.nskip, stats.kernel.name(), stats.pscale_ratio))
+    Ok((
+        stats.nmiss,
+        stats.nskip,
+        stats.kernel.name(),
+        stats.pscale_ratio,
+    ))
 }
 
 /// Sorted ids of the inputs whose bits are set at `(x, y)` of a 3-D context image.
@@ -122,7 +135,8 @@ fn decode_context(
 ) -> PyResult<Vec<usize>> {
     let context = ro(&context, "context")?;
     let v = context.as_array();
-    py.detach(|| drizzle::context::decode(&v, x, y)).map_err(to_py)
+    py.detach(|| drizzle::context::decode(&v, x, y))
+        .map_err(to_py)
 }
 
 /// Values of the Lanczos look-up table of order `n` (diagnostics and tests).

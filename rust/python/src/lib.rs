@@ -32,7 +32,9 @@ pub(crate) fn ro<'py, T: Element, D: ndarray::Dimension>(
     name: &str,
 ) -> PyResult<PyReadonlyArray<'py, T, D>> {
     arr.try_readonly().map_err(|e| {
-        PyValueError::new_err(format!("'{name}' cannot be read: {e} (is it also passed as an output?)"))
+        PyValueError::new_err(format!(
+            "'{name}' cannot be read: {e} (is it also passed as an output?)"
+        ))
     })
 }
 

@@ -115,7 +115,13 @@ impl<'a> PixmapRef<'a> {
 
     /// Corners of input pixel `(i, j)`; see [`pixel_corners`].
     #[inline]
-    pub fn corners(&self, i: usize, j: usize, h: f64, w: &CornerWeights) -> Option<([f64; 4], [f64; 4])> {
+    pub fn corners(
+        &self,
+        i: usize,
+        j: usize,
+        h: f64,
+        w: &CornerWeights,
+    ) -> Option<([f64; 4], [f64; 4])> {
         let (nx, ny) = (self.nx, self.ny);
         let mut xs = [0.0f64; 4];
         let mut ys = [0.0f64; 4];
@@ -140,7 +146,12 @@ impl<'a> PixmapRef<'a> {
             }
         } else {
             let (fi, fj) = (i as f64, j as f64);
-            let pts = [(fi - h, fj + h), (fi + h, fj + h), (fi + h, fj - h), (fi - h, fj - h)];
+            let pts = [
+                (fi - h, fj + h),
+                (fi + h, fj + h),
+                (fi + h, fj - h),
+                (fi - h, fj - h),
+            ];
             for (k, &(xc, yc)) in pts.iter().enumerate() {
                 let (px, py) = self.interpolate(xc, yc);
                 xs[k] = px;
@@ -226,7 +237,12 @@ pub fn pixel_corners(
         }
     } else {
         let (fi, fj) = (i as f64, j as f64);
-        let pts = [(fi - h, fj + h), (fi + h, fj + h), (fi + h, fj - h), (fi - h, fj - h)];
+        let pts = [
+            (fi - h, fj + h),
+            (fi + h, fj + h),
+            (fi + h, fj - h),
+            (fi - h, fj - h),
+        ];
         for (k, &(xc, yc)) in pts.iter().enumerate() {
             let (px, py) = interpolate_point(pixmap, xc, yc);
             xs[k] = px;
@@ -272,7 +288,11 @@ pub fn sgarea(x1: f64, y1: f64, x2: f64, y2: f64) -> f64 {
     if dx == 0.0 {
         return 0.0;
     }
-    let (sgn, mut xlo, mut xhi) = if dx < 0.0 { (-1.0, x2, x1) } else { (1.0, x1, x2) };
+    let (sgn, mut xlo, mut xhi) = if dx < 0.0 {
+        (-1.0, x2, x1)
+    } else {
+        (1.0, x1, x2)
+    };
     if xlo >= 1.0 || xhi <= 0.0 {
         return 0.0;
     }
@@ -317,8 +337,18 @@ pub fn sgarea(x1: f64, y1: f64, x2: f64, y2: f64) -> f64 {
 /// preserving) vertex order `P0..P3` of [`pixel_corners`].
 #[inline(always)]
 pub fn boxer(ii: f64, jj: f64, x: &[f64; 4], y: &[f64; 4]) -> f64 {
-    let (x0, x1, x2, x3) = (x[0] - ii + 0.5, x[1] - ii + 0.5, x[2] - ii + 0.5, x[3] - ii + 0.5);
-    let (y0, y1, y2, y3) = (y[0] - jj + 0.5, y[1] - jj + 0.5, y[2] - jj + 0.5, y[3] - jj + 0.5);
+    let (x0, x1, x2, x3) = (
+        x[0] - ii + 0.5,
+        x[1] - ii + 0.5,
+        x[2] - ii + 0.5,
+        x[3] - ii + 0.5,
+    );
+    let (y0, y1, y2, y3) = (
+        y[0] - jj + 0.5,
+        y[1] - jj + 0.5,
+        y[2] - jj + 0.5,
+        y[3] - jj + 0.5,
+    );
     let mut sum = 0.0;
     sum += sgarea(x0, y0, x1, y1);
     sum += sgarea(x1, y1, x2, y2);

@@ -75,7 +75,10 @@ pub(crate) struct SquareGeom {
 impl Square {
     pub(crate) fn new(pixfrac: f64) -> Self {
         let h = 0.5 * pixfrac;
-        Square { h, cw: CornerWeights::new(h) }
+        Square {
+            h,
+            cw: CornerWeights::new(h),
+        }
     }
 }
 
@@ -190,7 +193,10 @@ pub(crate) struct Turbo {
 impl Turbo {
     pub(crate) fn new(pf: f64, psr: f64) -> Self {
         let ac = 1.0 / (pf * pf);
-        Turbo { pfo: pf / psr / 2.0, scale: ac * psr * psr }
+        Turbo {
+            pfo: pf / psr / 2.0,
+            scale: ac * psr * psr,
+        }
     }
 }
 
@@ -207,7 +213,10 @@ impl KernelImpl for Turbo {
         out_ny: usize,
     ) -> Option<(Center, (usize, usize))> {
         let c = center(pixmap, i, j)?;
-        Some((c, clip_range(nint(c.y - self.pfo), nint(c.y + self.pfo), out_ny)?))
+        Some((
+            c,
+            clip_range(nint(c.y - self.pfo), nint(c.y + self.pfo), out_ny)?,
+        ))
     }
 
     #[inline(always)]
@@ -270,7 +279,10 @@ impl KernelImpl for Gaussian {
         out_ny: usize,
     ) -> Option<(Center, (usize, usize))> {
         let c = center(pixmap, i, j)?;
-        Some((c, clip_range(nint(c.y - self.pfo), nint(c.y + self.pfo), out_ny)?))
+        Some((
+            c,
+            clip_range(nint(c.y - self.pfo), nint(c.y + self.pfo), out_ny)?,
+        ))
     }
 
     #[inline(always)]
@@ -408,7 +420,6 @@ fn min_max(v: &[f64; 4]) -> (f64, f64) {
     }
     (lo, hi)
 }
-
 
 #[cfg(test)]
 mod tests {

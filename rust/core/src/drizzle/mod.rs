@@ -18,8 +18,8 @@ use std::str::FromStr;
 use ndarray::{ArrayView2, ArrayView3, ArrayViewMut2};
 use rayon::prelude::*;
 
-pub use kernels::lanczos_lut;
 use geometry::PixmapRef;
+pub use kernels::lanczos_lut;
 use kernels::KernelImpl;
 
 use crate::{Error, Result};
@@ -56,7 +56,10 @@ impl Kernel {
 
     /// Whether the kernel's footprint is scaled by the pixel scale ratio.
     pub fn uses_pixel_scale_ratio(&self) -> bool {
-        matches!(self, Kernel::Turbo | Kernel::Gaussian | Kernel::Lanczos2 | Kernel::Lanczos3)
+        matches!(
+            self,
+            Kernel::Turbo | Kernel::Gaussian | Kernel::Lanczos2 | Kernel::Lanczos3
+        )
     }
 }
 
@@ -151,7 +154,13 @@ pub struct Outputs<'a> {
 impl<'a> Outputs<'a> {
     /// Science and weight outputs only.
     pub fn new(img: ArrayViewMut2<'a, f32>, wht: ArrayViewMut2<'a, f32>) -> Self {
-        Outputs { img, wht, ctx: None, img2: Vec::new(), dq: None }
+        Outputs {
+            img,
+            wht,
+            ctx: None,
+            img2: Vec::new(),
+            dq: None,
+        }
     }
 }
 
@@ -227,7 +236,14 @@ pub fn add_image_with(
     };
 
     let (pf, psr64) = (params.pixfrac, psr as f64);
-    let call = DrizzleCall { data, weight, pixmap, extra, params, region: &region };
+    let call = DrizzleCall {
+        data,
+        weight,
+        pixmap,
+        extra,
+        params,
+        region: &region,
+    };
     let nmiss = crate::parallel::install(|| match kernel {
         Kernel::Square => call.run(&kernels::Square::new(pf), out),
         Kernel::Point => call.run(&kernels::Point, out),
@@ -361,11 +377,15 @@ fn check_inputs(
         return Err(Error::value("'iscale' must be a positive finite number."));
     }
     if !(params.wtscale.is_finite() && params.wtscale > 0.0) {
-        return Err(Error::value("'wht_scale' must be a positive finite number."));
+        return Err(Error::value(
+            "'wht_scale' must be a positive finite number.",
+        ));
     }
     if let Some(r) = params.pscale_ratio {
         if !(r.is_finite() && r > 0.0) {
-            return Err(Error::value("'pixel_scale_ratio' must be a positive finite number."));
+            return Err(Error::value(
+                "'pixel_scale_ratio' must be a positive finite number.",
+            ));
         }
     }
     Ok(())
@@ -383,6 +403,10 @@ struct InputSet<'a> {
     wtscale: f32,
 }
 
+/// `(j, i_lo, i_hi)`: an input row and an inclusive column run of it (or,
+/// in the pre-pass, `(band, i_lo, i_hi)`).
+type Run = (usize, usize, usize);
+
 /// One band of output rows: contiguous row-major slices of every output.
 struct Band<'o> {
     row0: usize,
@@ -393,7 +417,7 @@ struct Band<'o> {
     img2: Vec<&'o mut [f32]>,
     dq: Option<&'o mut [u32]>,
     /// `(j, i_lo, i_hi)` input runs touching this band, in reference order.
-    runs: Vec<(usize, usize, usize)>,
+    runs: Vec<Run>,
 }
 
 fn band_height(ny_o: usize) -> usize {
@@ -426,7 +450,10 @@ fn staging<T: Copy>(v: &ArrayViewMut2<T>) -> Option<ndarray::Array2<T>> {
     }
 }
 
-fn slice_of<'b, T>(v: &'b mut ArrayViewMut2<T>, staged: &'b mut Option<ndarray::Array2<T>>) -> &'b mut [T] {
+fn slice_of<'b, T>(
+    v: &'b mut ArrayViewMut2<T>,
+    staged: &'b mut Option<ndarray::Array2<T>>,
+) -> &'b mut [T] {
     match staged {
         Some(a) => a.as_slice_mut().unwrap_or(&mut []),
         None => v.as_slice_mut().unwrap_or(&mut []),
@@ -456,7 +483,16 @@ struct DrizzleCall<'a, 'x, 'e> {
 
 impl DrizzleCall<'_, '_, '_> {
     fn run<K: KernelImpl>(&self, kern: &K, out: &mut Outputs) -> usize {
-        run_drizzle(kern, self.data, self.weight, self.pixmap, self.extra, self.params, self.region, out)
+        run_drizzle(
+            kern,
+            self.data,
+            self.weight,
+            self.pixmap,
+            self.extra,
+            self.params,
+            self.region,
+            out,
+        )
     }
 }
 
@@ -488,7 +524,10 @@ fn run_drizzle<K: KernelImpl>(
         data: data_s,
         weight: weight_s,
         pixmap: pm,
-        data2: data2.iter().map(|d| d.as_ref().and_then(|a| a.as_slice())).collect(),
+        data2: data2
+            .iter()
+            .map(|d| d.as_ref().and_then(|a| a.as_slice()))
+            .collect(),
         dq: dq.as_ref().and_then(|a| a.as_slice()),
         iscale: params.iscale,
         iscale2: params.iscale * params.iscale,
@@ -514,7 +553,12 @@ fn run_drizzle<K: KernelImpl>(
             wht: slice_of(&mut out.wht, &mut st_wht),
             ctx: out.ctx.as_mut().map(|(c, _)| slice_of(c, &mut st_ctx)),
             dq: out.dq.as_mut().map(|d| slice_of(d, &mut st_dq)),
-            img2: out.img2.iter_mut().zip(st_img2.iter_mut()).map(|(v, c)| slice_of(v, c)).collect(),
+            img2: out
+                .img2
+                .iter_mut()
+                .zip(st_img2.iter_mut())
+                .map(|(v, c)| slice_of(v, c))
+                .collect(),
         };
         run_bands(prepared, &inp, region, params, ctx_mask, (ny_o, nx_o), outs)
     };
@@ -556,11 +600,11 @@ fn run_bands<K: KernelImpl>(
     let nbands = ny_o.div_ceil(bh);
 
     let mut invalid_total = 0usize;
-    let band_runs: Vec<Vec<(usize, usize, usize)>> = if nbands == 1 {
+    let band_runs: Vec<Vec<Run>> = if nbands == 1 {
         vec![region.rows.clone()]
     } else {
         // For every visited input row, the column run touching each band.
-        let per_row: Vec<(Vec<(usize, usize, usize)>, usize)> = region
+        let per_row: Vec<(Vec<Run>, usize)> = region
             .rows
             .par_iter()
             .map(|&(j, i0, i1)| {
@@ -603,12 +647,21 @@ fn run_bands<K: KernelImpl>(
         band_runs
     };
 
-    let OutSlices { img, wht, ctx, dq, img2 } = outs;
+    let OutSlices {
+        img,
+        wht,
+        ctx,
+        dq,
+        img2,
+    } = outs;
     let mut imgs = split_rows(img, nx_o, bh).into_iter();
     let mut whts = split_rows(wht, nx_o, bh).into_iter();
     let mut ctxs = ctx.map(|c| split_rows(c, nx_o, bh).into_iter());
     let mut dqs = dq.map(|d| split_rows(d, nx_o, bh).into_iter());
-    let mut img2s: Vec<_> = img2.into_iter().map(|a| split_rows(a, nx_o, bh).into_iter()).collect();
+    let mut img2s: Vec<_> = img2
+        .into_iter()
+        .map(|a| split_rows(a, nx_o, bh).into_iter())
+        .collect();
     let mut bands: Vec<Band> = Vec::with_capacity(nbands);
     for (b, runs) in band_runs.into_iter().enumerate() {
         let (Some(img), Some(wht)) = (imgs.next(), whts.next()) else {
@@ -778,7 +831,10 @@ mod tests {
             }
             let single = a / b;
             let double = (a as f64 / b as f64) as f32;
-            assert!(single.to_bits() == double.to_bits() || (single.is_nan() && double.is_nan()), "{a} / {b}");
+            assert!(
+                single.to_bits() == double.to_bits() || (single.is_nan() && double.is_nan()),
+                "{a} / {b}"
+            );
             checked += 1;
         }
     }
