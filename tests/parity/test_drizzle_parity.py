@@ -233,3 +233,20 @@ def test_real_hst_frame_sip_to_tan_bitwise_equal(hst_frame, kernel):
     (ref, _), (new, _) = run_both({"kernel": kernel, "out_shape": out_shape}, calls)
     assert np.count_nonzero(new.out_wht) > 500_000
     assert_same_outputs(ref, new)
+
+
+@pytest.mark.parametrize("kernel", ["square", "turbo", "point"])
+def test_edge_effects_dithered_images_inside_output_conserve_flux(kernel):
+    """drizzle#182/#187: constant images drizzled with fractional dithers onto a
+    larger output must deposit every input pixel's weight (no edge losses)."""
+    n = 100
+    ones = np.ones((n, n), np.float32)
+    y, x = np.indices((n, n), dtype=np.float64)
+    dithers = [(0.0, 0.0), (50.5, 100.0), (50.5, 200.333333333), (100.0, 300.0)]
+    calls = [((ones, 1.0, np.dstack([x + 10 + dx, y + 10 + dy])), {}) for dx, dy in dithers]
+    (ref, _), (new, _) = run_both(
+        {"kernel": kernel, "out_shape": (420, 220), "fillval": "0"}, calls
+    )
+    assert_same_outputs(ref, new)
+    assert float(np.sum(new.out_wht, dtype=np.float64)) == pytest.approx(4 * n * n, rel=1e-6)
+    np.testing.assert_array_equal(new.out_img[new.out_wht > 0], 1.0)
