@@ -2,7 +2,7 @@
 //! and error mapping only. No algorithm lives here.
 
 use numpy::{BorrowError, Element, PyArray, PyArrayMethods, PyReadonlyArray, PyReadwriteArray};
-use pyo3::exceptions::{PyMemoryError, PyOSError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 mod blot;
@@ -20,7 +20,8 @@ pub(crate) fn to_py(err: pyspec_core::Error) -> PyErr {
         E::Value(m) | E::Shape(m) => PyValueError::new_err(m),
         E::Type(m) => PyTypeError::new_err(m),
         E::Memory(m) => PyMemoryError::new_err(m),
-        E::Io(e) => PyOSError::new_err(e.to_string()),
+        // keeps the OSError subclass (FileNotFoundError, PermissionError, ...)
+        E::Io(e) => PyErr::from(e),
     }
 }
 

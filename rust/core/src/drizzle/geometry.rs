@@ -18,15 +18,10 @@ pub fn nint_f64(v: f64) -> f64 {
 #[inline(always)]
 pub fn nint(v: f64) -> i64 {
     if v.abs() < 4_503_599_627_370_496.0 {
-        let t = v as i64; // truncation toward zero
+        // SAFETY: |v| < 2^52, so its truncation fits an i64.
+        let t: i64 = unsafe { v.to_int_unchecked() }; // truncation toward zero
         let frac = v - t as f64; // exact
-        if frac >= 0.5 {
-            t + 1
-        } else if frac <= -0.5 {
-            t - 1
-        } else {
-            t
-        }
+        t + i64::from(frac >= 0.5) - i64::from(frac <= -0.5)
     } else if v.is_nan() {
         i64::MIN
     } else {
@@ -78,6 +73,13 @@ impl<'a> PixmapRef<'a> {
         (self.data[k], self.data[k + 1])
     }
 
+    /// The interleaved `(X, Y)` pairs of map row `j` (empty if out of range).
+    #[inline(always)]
+    pub(crate) fn row(&self, j: usize) -> &'a [f64] {
+        let st = 2 * self.nx;
+        self.data.get(j * st..(j + 1) * st).unwrap_or(&[])
+    }
+
     /// Component `c` (0 = X, 1 = Y) of input pixel `(i, j)`.
     #[inline(always)]
     pub fn at(&self, i: usize, j: usize, c: usize) -> f64 {
@@ -114,7 +116,11 @@ impl<'a> PixmapRef<'a> {
     }
 
     /// Corners of input pixel `(i, j)`; see [`pixel_corners`].
-    #[inline]
+    ///
+    /// The interior form works on `(X, Y)` pairs (the map's interleaved
+    /// layout), with exactly the reference's products and left-to-right sums
+    /// per component.
+    #[inline(always)]
     pub fn corners(
         &self,
         i: usize,
@@ -122,41 +128,56 @@ impl<'a> PixmapRef<'a> {
         h: f64,
         w: &CornerWeights,
     ) -> Option<([f64; 4], [f64; 4])> {
-        let (nx, ny) = (self.nx, self.ny);
+        let Some((r0, r1, r2)) = self.interior_rows(i, j) else {
+            return self.corners_border(i, j, h);
+        };
+        let (xs, ys) = interior_corners(r0, r1, r2, w);
+        if xs.iter().chain(ys.iter()).any(|v| v.is_nan()) {
+            None
+        } else {
+            Some((xs, ys))
+        }
+    }
+
+    /// The `(X, Y)` pairs of columns `i-1..=i+1` of rows `j-1`, `j`, `j+1`
+    /// when `(i, j)` is an interior pixel (spec 5.1), else `None`.
+    #[inline(always)]
+    pub(crate) fn interior_rows(
+        &self,
+        i: usize,
+        j: usize,
+    ) -> Option<(&'a [f64; 6], &'a [f64; 6], &'a [f64; 6])> {
+        let nx = self.nx;
+        if !(i > 0 && j > 0 && i + 2 < nx && j + 2 < self.ny) {
+            return None;
+        }
+        let k0 = 2 * ((j - 1) * nx + i - 1);
+        let st = 2 * nx;
+        let row = |k: usize| -> Option<&'a [f64; 6]> { self.data.get(k..k + 6)?.try_into().ok() };
+        Some((row(k0)?, row(k0 + st)?, row(k0 + 2 * st)?))
+    }
+
+    /// Corners of a pixel on the border of the map (extrapolating form).
+    #[inline(never)]
+    pub(crate) fn corners_border(
+        &self,
+        i: usize,
+        j: usize,
+        h: f64,
+    ) -> Option<([f64; 4], [f64; 4])> {
         let mut xs = [0.0f64; 4];
         let mut ys = [0.0f64; 4];
-        if i > 0 && j > 0 && i + 2 < nx && j + 2 < ny {
-            for (c, out) in [&mut xs, &mut ys].into_iter().enumerate() {
-                let mut f = [[0.0f64; 3]; 3];
-                for v in 0..3 {
-                    let row = (j - 1 + v) * nx;
-                    for (u, fu) in f.iter_mut().enumerate() {
-                        let wt = match (u == 1, v == 1) {
-                            (true, true) => w.a,
-                            (false, false) => w.c,
-                            _ => w.b,
-                        };
-                        fu[v] = self.data[2 * (row + i - 1 + u) + c] * wt;
-                    }
-                }
-                out[0] = f[0][1] + f[1][1] + f[0][2] + f[1][2];
-                out[1] = f[1][1] + f[2][1] + f[1][2] + f[2][2];
-                out[2] = f[1][0] + f[2][0] + f[1][1] + f[2][1];
-                out[3] = f[0][0] + f[1][0] + f[0][1] + f[1][1];
-            }
-        } else {
-            let (fi, fj) = (i as f64, j as f64);
-            let pts = [
-                (fi - h, fj + h),
-                (fi + h, fj + h),
-                (fi + h, fj - h),
-                (fi - h, fj - h),
-            ];
-            for (k, &(xc, yc)) in pts.iter().enumerate() {
-                let (px, py) = self.interpolate(xc, yc);
-                xs[k] = px;
-                ys[k] = py;
-            }
+        let (fi, fj) = (i as f64, j as f64);
+        let pts = [
+            (fi - h, fj + h),
+            (fi + h, fj + h),
+            (fi + h, fj - h),
+            (fi - h, fj - h),
+        ];
+        for (k, &(xc, yc)) in pts.iter().enumerate() {
+            let (px, py) = self.interpolate(xc, yc);
+            xs[k] = px;
+            ys[k] = py;
         }
         if xs.iter().chain(ys.iter()).any(|v| v.is_nan()) {
             None
@@ -164,6 +185,35 @@ impl<'a> PixmapRef<'a> {
             Some((xs, ys))
         }
     }
+}
+
+/// Corners `P0..P3` of an interior pixel from the `(X, Y)` pairs of its 3x3
+/// neighbourhood (rows `j-1`, `j`, `j+1`, see [`PixmapRef::interior_rows`]):
+/// the premultiplied bilinear form of spec 5.1, sums left to right.
+#[inline(always)]
+pub(crate) fn interior_corners(
+    r0: &[f64; 6],
+    r1: &[f64; 6],
+    r2: &[f64; 6],
+    w: &CornerWeights,
+) -> ([f64; 4], [f64; 4]) {
+    // f[u][v] = pixmap[j-1+v, i-1+u] * weight(u, v), both components
+    #[inline(always)]
+    fn f(r: &[f64; 6], u: usize, wt: f64) -> [f64; 2] {
+        [r[2 * u] * wt, r[2 * u + 1] * wt]
+    }
+    #[inline(always)]
+    fn sum4(a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]) -> [f64; 2] {
+        [a[0] + b[0] + c[0] + d[0], a[1] + b[1] + c[1] + d[1]]
+    }
+    let (f00, f10, f20) = (f(r0, 0, w.c), f(r0, 1, w.b), f(r0, 2, w.c));
+    let (f01, f11, f21) = (f(r1, 0, w.b), f(r1, 1, w.a), f(r1, 2, w.b));
+    let (f02, f12, f22) = (f(r2, 0, w.c), f(r2, 1, w.b), f(r2, 2, w.c));
+    let p0 = sum4(f01, f11, f02, f12);
+    let p1 = sum4(f11, f21, f12, f22);
+    let p2 = sum4(f10, f20, f11, f21);
+    let p3 = sum4(f00, f10, f01, f11);
+    ([p0[0], p1[0], p2[0], p3[0]], [p0[1], p1[1], p2[1], p3[1]])
 }
 
 /// Bilinear interpolation (and extrapolation) of the pixel map at input

@@ -4,6 +4,9 @@
 //! of output rows in the reference order (`jj` ascending, then `ii`).
 
 use super::geometry::{boxer, clip_range, nint, CornerWeights, PixmapRef};
+use super::simd::{
+    BandView, Baseline, Isa, LanczosPixel, QuadInfo, SquareChunk, TurboPixel, C_INT_LIMIT,
+};
 
 /// Lanczos look-up-table spacing.
 pub const LANCZOS_DELTA: f64 = 0.003;
@@ -26,6 +29,15 @@ pub fn lanczos_lut(n: usize) -> Vec<f64> {
     lut
 }
 
+/// Receives the weights `dow` of one input pixel's contributions (spec 4).
+pub(crate) trait Sink {
+    /// Output pixel `(ii, jj)` receives weight `dow`.
+    fn one(&mut self, jj: usize, ii: usize, dow: f32);
+    /// Direct access to the band outputs for the vector kernels; `None` when
+    /// the update needs more than science, weight and context.
+    fn band(&mut self) -> Option<BandView<'_>>;
+}
+
 /// A drizzle kernel: per-input-pixel geometry plus the enumeration of its
 /// contributions. Implemented once per kernel so the accumulation loop is
 /// monomorphised (no per-pixel dispatch).
@@ -35,7 +47,10 @@ pub(crate) trait KernelImpl: Sync {
 
     /// Geometry of input pixel `(i, j)` and the inclusive output row range it
     /// may touch (clipped to `out_ny` rows), or `None` when it contributes nothing.
-    fn geometry(
+    ///
+    /// # Safety
+    /// The CPU must support the instruction set `S`.
+    unsafe fn geometry<S: Isa>(
         &self,
         pixmap: &PixmapRef,
         i: usize,
@@ -44,17 +59,59 @@ pub(crate) trait KernelImpl: Sync {
         out_ny: usize,
     ) -> Option<(Self::Geom, (usize, usize))>;
 
-    /// Enumerate the contributions `(ii, jj, dow)` of one input pixel with
-    /// weight `w` to the output rows `[band_lo, band_hi]` (already intersected
-    /// with the pixel's row range), `jj` ascending then `ii` ascending.
-    fn contribute<F: FnMut(usize, usize, f32)>(
+    /// A conservative output-y interval `[lo, hi]` (finite) of input pixel
+    /// `(i, j)`: every output row [`KernelImpl::geometry`] reports lies in
+    /// `[lo - 1, hi + 1]`. `None` only when `geometry` is `None`. Used for the
+    /// band partition; the default is `geometry`'s exact row range.
+    #[inline(always)]
+    fn y_extent(
+        &self,
+        pixmap: &PixmapRef,
+        i: usize,
+        j: usize,
+        out_nx: usize,
+        out_ny: usize,
+    ) -> Option<(f64, f64)> {
+        // SAFETY: the baseline instruction set is always available.
+        let (_, (r0, r1)) = unsafe { self.geometry::<Baseline>(pixmap, i, j, out_nx, out_ny) }?;
+        Some((r0 as f64, r1 as f64))
+    }
+
+    /// [`KernelImpl::y_extent`] of the pixels `i0..=i1` of input row `j`
+    /// into `lo[i - i0]`, `hi[i - i0]`, bitwise; `NaN` in `lo` for `None`.
+    /// Both slices have `i1 - i0 + 1` entries.
+    #[inline(always)]
+    fn row_extents(
+        &self,
+        pixmap: &PixmapRef,
+        j: usize,
+        (i0, i1): (usize, usize),
+        (out_nx, out_ny): (usize, usize),
+        lo: &mut [f64],
+        hi: &mut [f64],
+    ) {
+        for ((i, l), h) in (i0..=i1).zip(lo.iter_mut()).zip(hi.iter_mut()) {
+            (*l, *h) = self
+                .y_extent(pixmap, i, j, out_nx, out_ny)
+                .unwrap_or((f64::NAN, f64::NAN));
+        }
+    }
+
+    /// Hand the contributions of one input pixel with weight `w` to the
+    /// output rows `[band_lo, band_hi]` (already intersected with the pixel's
+    /// row range) to `sink`. Every output pixel appears at most once per
+    /// input pixel, so their order does not matter.
+    ///
+    /// # Safety
+    /// The CPU must support the instruction set `S`.
+    unsafe fn contribute<S: Isa, K: Sink>(
         &self,
         geom: &Self::Geom,
         w: f32,
         band_lo: usize,
         band_hi: usize,
         out_nx: usize,
-        sink: F,
+        sink: &mut K,
     );
 }
 
@@ -70,6 +127,9 @@ pub(crate) struct SquareGeom {
     y: [f64; 4],
     jaco: f64,
     cols: (usize, usize),
+    /// Every vertex shift of the footprint is exact: the fast path of
+    /// [`super::simd`] applies; otherwise the reference `boxer`.
+    exact: bool,
 }
 
 impl Square {
@@ -86,7 +146,7 @@ impl KernelImpl for Square {
     type Geom = SquareGeom;
 
     #[inline(always)]
-    fn geometry(
+    unsafe fn geometry<S: Isa>(
         &self,
         pixmap: &PixmapRef,
         i: usize,
@@ -94,39 +154,275 @@ impl KernelImpl for Square {
         out_nx: usize,
         out_ny: usize,
     ) -> Option<(SquareGeom, (usize, usize))> {
-        let (x, y) = pixmap.corners(i, j, self.h, &self.cw)?;
-        if x.iter().chain(y.iter()).any(|v| !in_c_int_range(*v)) {
-            return None;
+        let q = match pixmap.interior_rows(i, j) {
+            // SAFETY: the caller guarantees support for `S`.
+            Some((r0, r1, r2)) => unsafe { S::interior_quad(r0, r1, r2, &self.cw)? },
+            None => {
+                let (x, y) = pixmap.corners_border(i, j, self.h)?;
+                QuadInfo::new(x, y)?
+            }
+        };
+        let cols = clip_range(q.bounds[0], q.bounds[1], out_nx)?;
+        let rows = clip_range(q.bounds[2], q.bounds[3], out_ny)?;
+        Some((
+            SquareGeom {
+                x: q.x,
+                y: q.y,
+                jaco: q.jaco,
+                cols,
+                exact: q.exact,
+            },
+            rows,
+        ))
+    }
+
+    /// For interior pixels and `pixfrac <= 2` the corners are convex
+    /// combinations of the 3x3 neighbourhood of pixel centres (weights
+    /// `(1-h)^2, (1-h)h, h^2 >= 0` summing to 1), so their y lies within the
+    /// neighbourhood's y range up to a few ulps of rounding; with `nint` the
+    /// rows lie within `[lo - 1, hi + 1]`. A non-finite y anywhere in the
+    /// neighbourhood makes a corner NaN or infinite, so `geometry` is `None`
+    /// then too. Other pixels: the exact rows.
+    #[inline(always)]
+    fn y_extent(
+        &self,
+        pixmap: &PixmapRef,
+        i: usize,
+        j: usize,
+        out_nx: usize,
+        out_ny: usize,
+    ) -> Option<(f64, f64)> {
+        if self.cheap_extent_applies(pixmap, j) && i >= 1 && i + 2 < pixmap.nx {
+            let c = |k| column_y_range(pixmap, k, j);
+            return neighbourhood_extent(c(i - 1), c(i), c(i + 1));
         }
-        let (ymin, ymax) = min_max(&y);
-        let rows = clip_range(nint(ymin), nint(ymax), out_ny)?;
-        let (xmin, xmax) = min_max(&x);
-        let cols = clip_range(nint(xmin), nint(xmax), out_nx)?;
-        let jaco = 0.5 * ((x[1] - x[3]) * (y[0] - y[2]) - (x[0] - x[2]) * (y[1] - y[3]));
-        Some((SquareGeom { x, y, jaco, cols }, rows))
+        self.exact_extent(pixmap, i, j, out_nx, out_ny)
+    }
+
+    /// [`Square::y_extent`] with a sliding window over the columns.
+    #[inline(always)]
+    fn row_extents(
+        &self,
+        pixmap: &PixmapRef,
+        j: usize,
+        (i0, i1): (usize, usize),
+        (out_nx, out_ny): (usize, usize),
+        lo: &mut [f64],
+        hi: &mut [f64],
+    ) {
+        let nx = pixmap.nx;
+        // interior columns: 1..=nx-3 (empty range when not applicable)
+        let (a, b) = if self.cheap_extent_applies(pixmap, j) {
+            (i0.max(1), i1.min(nx - 3))
+        } else {
+            (1, 0)
+        };
+        let mut exact = |i: usize| {
+            if let (Some(l), Some(h)) = (lo.get_mut(i - i0), hi.get_mut(i - i0)) {
+                (*l, *h) = self
+                    .exact_extent(pixmap, i, j, out_nx, out_ny)
+                    .unwrap_or((f64::NAN, f64::NAN));
+            }
+        };
+        if a > b {
+            (i0..=i1).for_each(exact);
+            return;
+        }
+        (i0..a).for_each(&mut exact);
+        ((b + 1)..=i1).for_each(&mut exact);
+        let (Some(lo), Some(hi)) = (lo.get_mut(a - i0..=b - i0), hi.get_mut(a - i0..=b - i0))
+        else {
+            return;
+        };
+        // map columns a-1 ..= b+1 of rows j-1, j, j+1
+        let cols = |jj: usize| pixmap.row(jj).get(2 * (a - 1)..2 * (b + 2)).unwrap_or(&[]);
+        let (p0, p1, p2) = (cols(j - 1), cols(j), cols(j + 1));
+        let mut it = p0
+            .chunks_exact(2)
+            .zip(p1.chunks_exact(2))
+            .zip(p2.chunks_exact(2))
+            .map(|((u, v), w)| column_y(u[1], v[1], w[1]));
+        let (Some(mut c0), Some(mut c1)) = (it.next(), it.next()) else {
+            return;
+        };
+        for ((l, h), c2) in lo.iter_mut().zip(hi.iter_mut()).zip(it) {
+            (*l, *h) = neighbourhood_extent(c0, c1, c2).unwrap_or((f64::NAN, f64::NAN));
+            c0 = c1;
+            c1 = c2;
+        }
     }
 
     #[inline(always)]
-    fn contribute<F: FnMut(usize, usize, f32)>(
+    unsafe fn contribute<S: Isa, K: Sink>(
         &self,
         g: &SquareGeom,
         w: f32,
         band_lo: usize,
         band_hi: usize,
         _out_nx: usize,
-        mut sink: F,
+        sink: &mut K,
     ) {
         let wq = w as f64 / g.jaco;
+        let (c0, c1) = g.cols;
+        let nc = c1 - c0 + 1;
+        let total = nc * (band_hi - band_lo + 1);
+        if g.exact && nc <= LANE_MAX_COLS && total <= LANE_MAX {
+            // Fast path: 4 output pixels per call, in row-major order.
+            // SAFETY: the caller guarantees support for `S`.
+            let q = unsafe { S::quad_edges(&g.x, &g.y) };
+            let sx0 = 0.5 - c0 as f64;
+            let sy0 = 0.5 - band_lo as f64;
+            let (Some(dcs), Some(drs)) = (LANE_DC.get(nc - 1), LANE_DR.get(nc - 1)) else {
+                return;
+            };
+            let mut k = 0;
+            while k < total {
+                let (Some(dc), Some(dr)) = (dcs.get(k..k + 4), drs.get(k..k + 4)) else {
+                    return;
+                };
+                let (Ok(dc), Ok(dr)) = (<&[i32; 4]>::try_from(dc), <&[i32; 4]>::try_from(dr))
+                else {
+                    return;
+                };
+                // Keeps the edge constants in memory (broadcast loads) instead
+                // of hoisted, spilled vectors: most footprints are one chunk.
+                let q = std::hint::black_box(&q);
+                let valid = (total - k).min(4);
+                if let Some(mut band) = sink.band() {
+                    let chunk = SquareChunk {
+                        sx0,
+                        sy0,
+                        dc,
+                        dr,
+                        c0,
+                        r0: band_lo + dr[0] as usize,
+                        nc,
+                        valid,
+                        wq,
+                    };
+                    // SAFETY: the caller guarantees support for `S`.
+                    if unsafe { S::square_chunk(&mut band, q, &chunk) } {
+                        k += 4;
+                        continue;
+                    }
+                }
+                // SAFETY: the caller guarantees support for `S`.
+                let a = unsafe { S::quad_areas(q, sx0, sy0, dc, dr) };
+                for t in 0..valid {
+                    if a[t] != 0.0 {
+                        sink.one(
+                            band_lo + dr[t] as usize,
+                            c0 + dc[t] as usize,
+                            (a[t] * wq) as f32,
+                        );
+                    }
+                }
+                k += 4;
+            }
+            return;
+        }
         for jj in band_lo..=band_hi {
             let fjj = jj as f64;
-            for ii in g.cols.0..=g.cols.1 {
+            for ii in c0..=c1 {
                 let a = boxer(ii as f64, fjj, &g.x, &g.y);
                 if a != 0.0 {
-                    sink(ii, jj, (a * wq) as f32);
+                    sink.one(jj, ii, (a * wq) as f32);
                 }
             }
         }
     }
+}
+
+impl Square {
+    /// Whether the 3x3 bound of `y_extent` applies to row `j` (its interior
+    /// columns): `pixfrac <= 2` and an interior row.
+    #[inline(always)]
+    fn cheap_extent_applies(&self, pixmap: &PixmapRef, j: usize) -> bool {
+        self.h <= 1.0 && j > 0 && j + 2 < pixmap.ny && pixmap.nx >= 4
+    }
+
+    #[inline(always)]
+    fn exact_extent(
+        &self,
+        pixmap: &PixmapRef,
+        i: usize,
+        j: usize,
+        out_nx: usize,
+        out_ny: usize,
+    ) -> Option<(f64, f64)> {
+        // SAFETY: the baseline instruction set is always available.
+        let (_, (r0, r1)) = unsafe { self.geometry::<Baseline>(pixmap, i, j, out_nx, out_ny) }?;
+        Some((r0 as f64, r1 as f64))
+    }
+}
+
+/// `(min, max, finite)` of the y of map column `k` in rows `j-1..=j+1`.
+#[inline(always)]
+fn column_y_range(pixmap: &PixmapRef, k: usize, j: usize) -> (f64, f64, f64) {
+    let (_, y0) = pixmap.get(k, j - 1);
+    let (_, y1) = pixmap.get(k, j);
+    let (_, y2) = pixmap.get(k, j + 1);
+    column_y(y0, y1, y2)
+}
+
+/// `(min, max, f)` of three y values, `f == 0` when all are finite (else NaN).
+/// The min/max of NaN-free values do not depend on the comparison order (up
+/// to the sign of a zero, which `neighbourhood_extent` cannot see).
+#[inline(always)]
+fn column_y(y0: f64, y1: f64, y2: f64) -> (f64, f64, f64) {
+    let lo = if y1 < y0 { y1 } else { y0 };
+    let lo = if y2 < lo { y2 } else { lo };
+    let hi = if y1 > y0 { y1 } else { y0 };
+    let hi = if y2 > hi { y2 } else { hi };
+    // x * 0 is 0 for finite x and NaN for infinite or NaN x
+    (lo, hi, y0 * 0.0 + y1 * 0.0 + y2 * 0.0)
+}
+
+/// The y extent of a 3x3 neighbourhood from its three column ranges, widened
+/// by a margin far above the corners' rounding error; `None` if any y is not
+/// finite.
+#[inline(always)]
+fn neighbourhood_extent(
+    c0: (f64, f64, f64),
+    c1: (f64, f64, f64),
+    c2: (f64, f64, f64),
+) -> Option<(f64, f64)> {
+    if c0.2 + c1.2 + c2.2 != 0.0 {
+        return None;
+    }
+    let lo = if c1.0 < c0.0 { c1.0 } else { c0.0 };
+    let lo = if c2.0 < lo { c2.0 } else { lo };
+    let hi = if c1.1 > c0.1 { c1.1 } else { c0.1 };
+    let hi = if c2.1 > hi { c2.1 } else { hi };
+    let margin = 1e-9 * (1.0 + lo.abs() + hi.abs());
+    Some((lo - margin, hi + margin))
+}
+
+/// Columns per block of the scalar centre-based kernels' per-column factors.
+const SEG: usize = 16;
+
+/// Widest footprint (columns) and most output pixels of the lane tables.
+const LANE_MAX_COLS: usize = 8;
+const LANE_MAX: usize = 64;
+
+/// `LANE_DC[nc - 1][f]`, `LANE_DR[nc - 1][f]`: column and row offsets of the
+/// `f`-th output pixel (row-major) of a footprint `nc` columns wide; padded
+/// by 4 entries so that every chunk of 4 lanes can be read.
+static LANE_DC: [[i32; LANE_MAX + 4]; LANE_MAX_COLS] = lane_table(false);
+static LANE_DR: [[i32; LANE_MAX + 4]; LANE_MAX_COLS] = lane_table(true);
+
+const fn lane_table(rows: bool) -> [[i32; LANE_MAX + 4]; LANE_MAX_COLS] {
+    let mut t = [[0i32; LANE_MAX + 4]; LANE_MAX_COLS];
+    let mut nc = 1;
+    while nc <= LANE_MAX_COLS {
+        let mut f = 0;
+        while f < LANE_MAX + 4 {
+            t[nc - 1][f] = if rows { f / nc } else { f % nc } as i32;
+            f += 1;
+        }
+        nc += 1;
+    }
+    t
 }
 
 /// Output position of an input pixel centre (all kernels but square).
@@ -146,14 +442,84 @@ fn center(pixmap: &PixmapRef, i: usize, j: usize) -> Option<Center> {
     }
 }
 
+/// [`KernelImpl::y_extent`] of the centre-based kernels, whose rows lie in
+/// `[y - e, y + e]` widened by `nint`/`floor` (at most 1/2 resp. 1): the
+/// centre's `y +- e` when the centre is usable, else `None` (then `geometry`
+/// is `None` too).
+#[inline(always)]
+fn center_extent(pixmap: &PixmapRef, i: usize, j: usize, e: f64) -> Option<(f64, f64)> {
+    let (x, y) = pixmap.get(i, j);
+    if in_c_int_range(x) && in_c_int_range(y) {
+        Some((y - e, y + e))
+    } else {
+        None
+    }
+}
+
+/// [`center_extent`] of pixels `i0..=i1` of row `j` (see [`KernelImpl::row_extents`]).
+#[inline(always)]
+fn center_row_extents(
+    pixmap: &PixmapRef,
+    j: usize,
+    (i0, i1): (usize, usize),
+    e: f64,
+    lo: &mut [f64],
+    hi: &mut [f64],
+) {
+    let Some(row) = pixmap.row(j).get(2 * i0..2 * (i1 + 1)) else {
+        return;
+    };
+    for ((xy, l), h) in row.chunks_exact(2).zip(lo.iter_mut()).zip(hi.iter_mut()) {
+        let ok = in_c_int_range(xy[0]) & in_c_int_range(xy[1]);
+        let y = xy[1];
+        *l = if ok { y - e } else { f64::NAN };
+        *h = if ok { y + e } else { f64::NAN };
+    }
+}
+
+/// Implements the band-partition methods of [`KernelImpl`] for a
+/// centre-based kernel with the given footprint half-height expression.
+macro_rules! center_extents {
+    ($e:expr) => {
+        #[inline(always)]
+        fn y_extent(
+            &self,
+            pixmap: &PixmapRef,
+            i: usize,
+            j: usize,
+            _out_nx: usize,
+            _out_ny: usize,
+        ) -> Option<(f64, f64)> {
+            #[allow(clippy::redundant_closure_call)]
+            center_extent(pixmap, i, j, ($e)(self))
+        }
+
+        #[inline(always)]
+        fn row_extents(
+            &self,
+            pixmap: &PixmapRef,
+            j: usize,
+            cols: (usize, usize),
+            _out: (usize, usize),
+            lo: &mut [f64],
+            hi: &mut [f64],
+        ) {
+            #[allow(clippy::redundant_closure_call)]
+            center_row_extents(pixmap, j, cols, ($e)(self), lo, hi)
+        }
+    };
+}
+
 /// Each input pixel goes to the output pixel containing its centre (5.2).
 pub(crate) struct Point;
 
 impl KernelImpl for Point {
     type Geom = usize;
 
+    center_extents!(|_: &Self| 0.0);
+
     #[inline(always)]
-    fn geometry(
+    unsafe fn geometry<S: Isa>(
         &self,
         pixmap: &PixmapRef,
         i: usize,
@@ -171,16 +537,16 @@ impl KernelImpl for Point {
     }
 
     #[inline(always)]
-    fn contribute<F: FnMut(usize, usize, f32)>(
+    unsafe fn contribute<S: Isa, K: Sink>(
         &self,
         ii: &usize,
         w: f32,
         band_lo: usize,
         _band_hi: usize,
         _out_nx: usize,
-        mut sink: F,
+        sink: &mut K,
     ) {
-        sink(*ii, band_lo, w);
+        sink.one(band_lo, *ii, w);
     }
 }
 
@@ -203,8 +569,10 @@ impl Turbo {
 impl KernelImpl for Turbo {
     type Geom = Center;
 
+    center_extents!(|k: &Self| k.pfo);
+
     #[inline(always)]
-    fn geometry(
+    unsafe fn geometry<S: Isa>(
         &self,
         pixmap: &PixmapRef,
         i: usize,
@@ -220,20 +588,35 @@ impl KernelImpl for Turbo {
     }
 
     #[inline(always)]
-    fn contribute<F: FnMut(usize, usize, f32)>(
+    unsafe fn contribute<S: Isa, K: Sink>(
         &self,
         c: &Center,
         w: f32,
         band_lo: usize,
         band_hi: usize,
         out_nx: usize,
-        mut sink: F,
+        sink: &mut K,
     ) {
         let (x, y, pfo) = (c.x, c.y, self.pfo);
         let Some((ilo, ihi)) = clip_range(nint(x - pfo), nint(x + pfo), out_nx) else {
             return;
         };
         let wd = w as f64;
+        if let Some(mut band) = sink.band() {
+            let p = TurboPixel {
+                x,
+                y,
+                pfo,
+                scale: self.scale,
+                wd,
+                cols: (ilo, ihi),
+                rows: (band_lo, band_hi),
+            };
+            // SAFETY: the caller guarantees support for `S`.
+            if unsafe { S::turbo(&mut band, &p) } {
+                return;
+            }
+        }
         for jj in band_lo..=band_hi {
             let fjj = jj as f64;
             let dy = (y + pfo).min(fjj + 0.5) - (y - pfo).max(fjj - 0.5);
@@ -242,7 +625,7 @@ impl KernelImpl for Turbo {
                 let dx = (x + pfo).min(fii + 0.5) - (x - pfo).max(fii - 0.5);
                 if dx > 0.0 && dy > 0.0 {
                     let ov = dx * dy;
-                    sink(ii, jj, (ov * self.scale * wd) as f32);
+                    sink.one(jj, ii, (ov * self.scale * wd) as f32);
                 }
             }
         }
@@ -269,8 +652,10 @@ impl Gaussian {
 impl KernelImpl for Gaussian {
     type Geom = Center;
 
+    center_extents!(|k: &Self| k.pfo);
+
     #[inline(always)]
-    fn geometry(
+    unsafe fn geometry<S: Isa>(
         &self,
         pixmap: &PixmapRef,
         i: usize,
@@ -286,14 +671,14 @@ impl KernelImpl for Gaussian {
     }
 
     #[inline(always)]
-    fn contribute<F: FnMut(usize, usize, f32)>(
+    unsafe fn contribute<S: Isa, K: Sink>(
         &self,
         c: &Center,
         w: f32,
         band_lo: usize,
         band_hi: usize,
         out_nx: usize,
-        mut sink: F,
+        sink: &mut K,
     ) {
         let (x, y, pfo) = (c.x, c.y, self.pfo);
         let Some((ilo, ihi)) = clip_range(nint(x - pfo), nint(x + pfo), out_nx) else {
@@ -306,7 +691,7 @@ impl KernelImpl for Gaussian {
                 let ddx = x - ii as f64;
                 let r2 = ddx * ddx + ddy * ddy;
                 let g = (self.es * (-r2 * self.efac).exp()) as f32;
-                sink(ii, jj, (g as f64 * wd) as f32);
+                sink.one(jj, ii, (g as f64 * wd) as f32);
             }
         }
     }
@@ -332,8 +717,10 @@ impl Lanczos {
 impl KernelImpl for Lanczos {
     type Geom = Center;
 
+    center_extents!(|k: &Self| k.pfo);
+
     #[inline(always)]
-    fn geometry(
+    unsafe fn geometry<S: Isa>(
         &self,
         pixmap: &PixmapRef,
         i: usize,
@@ -351,14 +738,14 @@ impl KernelImpl for Lanczos {
     }
 
     #[inline(always)]
-    fn contribute<F: FnMut(usize, usize, f32)>(
+    unsafe fn contribute<S: Isa, K: Sink>(
         &self,
         c: &Center,
         w: f32,
         band_lo: usize,
         band_hi: usize,
         out_nx: usize,
-        mut sink: F,
+        sink: &mut K,
     ) {
         let (x, y, pfo, sdp) = (c.x, c.y, self.pfo, self.sdp);
         let Some((ilo, ihi)) =
@@ -366,21 +753,48 @@ impl KernelImpl for Lanczos {
         else {
             return;
         };
-        let n = self.lut.len() as i64;
         let wd = w as f64;
-        for jj in band_lo..=band_hi {
-            let ky = nint(((y - jj as f64) * sdp).abs());
-            if ky >= n {
-                continue;
+        if let Some(mut band) = sink.band() {
+            let p = LanczosPixel {
+                x,
+                y,
+                sdp,
+                wd,
+                cols: (ilo, ihi),
+                rows: (band_lo, band_hi),
+                lut: &self.lut,
+            };
+            // SAFETY: the caller guarantees support for `S`.
+            if unsafe { S::lanczos(&mut band, &p) } {
+                return;
             }
-            let ly = self.lut[ky as usize];
-            for ii in ilo..=ihi {
-                let kx = nint(((x - ii as f64) * sdp).abs());
-                if kx >= n {
+        }
+        let n = self.lut.len() as i64;
+        let mut lx = [0.0f64; SEG];
+        let mut live = [false; SEG];
+        let mut ii0 = ilo;
+        while ii0 <= ihi {
+            let m = (ihi - ii0 + 1).min(SEG);
+            // the table value of each column (the same for every row)
+            for k in 0..m {
+                let kx = nint(((x - (ii0 + k) as f64) * sdp).abs());
+                live[k] = (0..n).contains(&kx);
+                lx[k] = self.lut.get(kx.max(0) as usize).copied().unwrap_or(0.0);
+            }
+            for jj in band_lo..=band_hi {
+                let ky = nint(((y - jj as f64) * sdp).abs());
+                if ky >= n {
                     continue;
                 }
-                sink(ii, jj, (self.lut[kx as usize] * ly * wd) as f32);
+                let ly = self.lut.get(ky.max(0) as usize).copied().unwrap_or(0.0);
+                for k in 0..m {
+                    // columns beyond the table contribute nothing
+                    if live[k] {
+                        sink.one(jj, ii0 + k, (lx[k] * ly * wd) as f32);
+                    }
+                }
             }
+            ii0 += m;
         }
     }
 }
@@ -392,7 +806,7 @@ impl KernelImpl for Lanczos {
 /// coordinate like NaN: the input pixel is skipped.
 #[inline(always)]
 pub(crate) fn in_c_int_range(v: f64) -> bool {
-    v.abs() < 2_147_483_647.0
+    v.abs() < C_INT_LIMIT
 }
 
 #[inline]
@@ -403,22 +817,6 @@ fn floor_i(v: f64) -> i64 {
     } else {
         f as i64
     }
-}
-
-#[inline]
-fn min_max(v: &[f64; 4]) -> (f64, f64) {
-    // NaN-free inputs (checked by the caller): plain comparisons.
-    let mut lo = v[0];
-    let mut hi = v[0];
-    for &x in &v[1..] {
-        if x < lo {
-            lo = x;
-        }
-        if x > hi {
-            hi = x;
-        }
-    }
-    (lo, hi)
 }
 
 #[cfg(test)]
