@@ -113,7 +113,9 @@ def test_weights_are_never_negative(shape, kernel, noise, pixfrac):
     pm = affine_pixmap((ny, nx), 1.1, 0.2, -0.1, 0.9, 2, 2) + rng.normal(0, noise, (ny, nx, 2))
     data = rng.normal(0, 1, (ny, nx)).astype(np.float32)
     weight = rng.uniform(0, 2, (ny, nx)).astype(np.float32)
-    res = drizzle_once(data, pm, (ny + 6, nx + 6), kernel=kernel, weight_map=weight, pixfrac=pixfrac)
+    res = drizzle_once(
+        data, pm, (ny + 6, nx + 6), kernel=kernel, weight_map=weight, pixfrac=pixfrac
+    )
     assert np.all(res.out_wht >= 0)
 
 
