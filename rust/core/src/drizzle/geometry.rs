@@ -89,6 +89,9 @@ impl<'a> PixmapRef<'a> {
     /// Bilinear interpolation at `(x, y)`; see [`interpolate_point`].
     #[inline]
     pub fn interpolate(&self, x: f64, y: f64) -> (f64, f64) {
+        if self.nx < 2 || self.ny < 2 {
+            return (f64::NAN, f64::NAN);
+        }
         let (nx, ny) = (self.nx, self.ny);
         if x.fract() == 0.0 && y.fract() == 0.0 && x >= 0.0 && y >= 0.0 {
             let (ix, iy) = (x as usize, y as usize);
@@ -222,6 +225,10 @@ pub(crate) fn interior_corners(
 /// The map must have at least 2 rows and 2 columns. NaN propagates.
 #[inline]
 pub fn interpolate_point(pixmap: &ArrayView3<f64>, x: f64, y: f64) -> (f64, f64) {
+    if pixmap.shape()[0] < 2 || pixmap.shape()[1] < 2 || pixmap.shape()[2] < 2 {
+        // too small to interpolate (documented: NaN, never a panic)
+        return (f64::NAN, f64::NAN);
+    }
     let ny = pixmap.shape()[0];
     let nx = pixmap.shape()[1];
     if x.fract() == 0.0 && y.fract() == 0.0 && x >= 0.0 && y >= 0.0 {
