@@ -5,7 +5,8 @@
 
 use super::geometry::{boxer, clip_range, nint, CornerWeights, PixmapRef};
 use super::simd::{
-    BandView, Baseline, Isa, LanczosPixel, QuadInfo, SquareChunk, TurboPixel, C_INT_LIMIT,
+    BandView, Baseline, Isa, LanczosPixel, QuadInfo, SquareFootprint, TurboPixel, C_INT_LIMIT,
+    FOOTPRINT_MAX, LANE_DC, LANE_DR,
 };
 
 /// Lanczos look-up-table spacing.
@@ -266,12 +267,30 @@ impl KernelImpl for Square {
         let (c0, c1) = g.cols;
         let nc = c1 - c0 + 1;
         let total = nc * (band_hi - band_lo + 1);
-        if g.exact && nc <= LANE_MAX_COLS && total <= LANE_MAX {
-            // Fast path: 4 output pixels per call, in row-major order.
+        if g.exact && nc <= 8 && total <= FOOTPRINT_MAX {
+            // Fast path: areas 4 output pixels at a time, in row-major order.
             // SAFETY: the caller guarantees support for `S`.
             let q = unsafe { S::quad_edges(&g.x, &g.y) };
+            // Keeps the edge constants in memory (broadcast loads) instead
+            // of hoisted, spilled vectors: most footprints are one chunk.
+            let q = std::hint::black_box(&q);
             let sx0 = 0.5 - c0 as f64;
             let sy0 = 0.5 - band_lo as f64;
+            if let Some(mut band) = sink.band() {
+                let f = SquareFootprint {
+                    sx0,
+                    sy0,
+                    c0,
+                    r0: band_lo,
+                    nc,
+                    nr: band_hi - band_lo + 1,
+                    wq,
+                };
+                // SAFETY: the caller guarantees support for `S`.
+                if unsafe { S::square_footprint(&mut band, q, &f) } {
+                    return;
+                }
+            }
             let (Some(dcs), Some(drs)) = (LANE_DC.get(nc - 1), LANE_DR.get(nc - 1)) else {
                 return;
             };
@@ -284,28 +303,7 @@ impl KernelImpl for Square {
                 else {
                     return;
                 };
-                // Keeps the edge constants in memory (broadcast loads) instead
-                // of hoisted, spilled vectors: most footprints are one chunk.
-                let q = std::hint::black_box(&q);
                 let valid = (total - k).min(4);
-                if let Some(mut band) = sink.band() {
-                    let chunk = SquareChunk {
-                        sx0,
-                        sy0,
-                        dc,
-                        dr,
-                        c0,
-                        r0: band_lo + dr[0] as usize,
-                        nc,
-                        valid,
-                        wq,
-                    };
-                    // SAFETY: the caller guarantees support for `S`.
-                    if unsafe { S::square_chunk(&mut band, q, &chunk) } {
-                        k += 4;
-                        continue;
-                    }
-                }
                 // SAFETY: the caller guarantees support for `S`.
                 let a = unsafe { S::quad_areas(q, sx0, sy0, dc, dr) };
                 for t in 0..valid {
@@ -402,29 +400,6 @@ fn neighbourhood_extent(
 const SEG: usize = 16;
 
 /// Widest footprint (columns) and most output pixels of the lane tables.
-const LANE_MAX_COLS: usize = 8;
-const LANE_MAX: usize = 64;
-
-/// `LANE_DC[nc - 1][f]`, `LANE_DR[nc - 1][f]`: column and row offsets of the
-/// `f`-th output pixel (row-major) of a footprint `nc` columns wide; padded
-/// by 4 entries so that every chunk of 4 lanes can be read.
-static LANE_DC: [[i32; LANE_MAX + 4]; LANE_MAX_COLS] = lane_table(false);
-static LANE_DR: [[i32; LANE_MAX + 4]; LANE_MAX_COLS] = lane_table(true);
-
-const fn lane_table(rows: bool) -> [[i32; LANE_MAX + 4]; LANE_MAX_COLS] {
-    let mut t = [[0i32; LANE_MAX + 4]; LANE_MAX_COLS];
-    let mut nc = 1;
-    while nc <= LANE_MAX_COLS {
-        let mut f = 0;
-        while f < LANE_MAX + 4 {
-            t[nc - 1][f] = if rows { f / nc } else { f % nc } as i32;
-            f += 1;
-        }
-        nc += 1;
-    }
-    t
-}
-
 /// Output position of an input pixel centre (all kernels but square).
 #[derive(Clone, Copy)]
 pub(crate) struct Center {

@@ -221,17 +221,15 @@ pub(crate) trait Isa {
         QuadEdges::new(x, y)
     }
 
-    /// The contributions of one chunk of [`Isa::quad_areas`] (same
-    /// arguments) with weights `f32(area * wq)` (0 for a zero area) to
-    /// `band`, when the footprint is `nc` = 1, 2 or 4 columns wide starting at
-    /// column `c0`, the chunk starts at footprint row `r` (band row `r`) and
-    /// its first `valid` lanes are used; `false` when not implemented for
-    /// this case (nothing done).
+    /// Every contribution of one square-kernel footprint (`nc` columns from
+    /// `c0`, `nr` rows from band row `r0`; areas as [`Isa::quad_areas`],
+    /// weights `f32(area * wq)`, nothing where the area is 0) to `band`;
+    /// `false` when not implemented for this case (nothing done).
     ///
     /// # Safety
     /// As for [`Isa::quad_areas`].
     #[inline(always)]
-    unsafe fn square_chunk(_band: &mut BandView, _q: &QuadEdges, _lanes: &SquareChunk) -> bool {
+    unsafe fn square_footprint(_band: &mut BandView, _q: &QuadEdges, _f: &SquareFootprint) -> bool {
         false
     }
 
@@ -281,18 +279,40 @@ pub(crate) struct LanczosPixel<'a> {
     pub(crate) lut: &'a [f64],
 }
 
-/// One chunk of 4 output pixels of the square kernel's footprint (row-major
-/// lanes `dc`, `dr` relative to column `c0` and band row `r0`).
-pub(crate) struct SquareChunk<'a> {
+/// One square-kernel footprint: output columns `c0 .. c0 + nc`, rows
+/// `r0 .. r0 + nr` (absolute), `sx0 = 0.5 - c0`, `sy0 = 0.5 - r0`, and the
+/// weight factor `wq` (weight / jacobian).
+pub(crate) struct SquareFootprint {
     pub(crate) sx0: f64,
     pub(crate) sy0: f64,
-    pub(crate) dc: &'a [i32; 4],
-    pub(crate) dr: &'a [i32; 4],
     pub(crate) c0: usize,
     pub(crate) r0: usize,
     pub(crate) nc: usize,
-    pub(crate) valid: usize,
+    pub(crate) nr: usize,
     pub(crate) wq: f64,
+}
+
+/// Largest footprint (output pixels) of the square kernel's lane paths.
+pub(crate) const FOOTPRINT_MAX: usize = 64;
+
+/// `LANE_DC[nc - 1][f]`, `LANE_DR[nc - 1][f]`: column and row offsets of the
+/// `f`-th output pixel (row-major) of a footprint `nc` columns wide; padded
+/// by 4 entries so that every chunk of 4 lanes can be read.
+pub(crate) static LANE_DC: [[i32; FOOTPRINT_MAX + 4]; 8] = lane_table(false);
+pub(crate) static LANE_DR: [[i32; FOOTPRINT_MAX + 4]; 8] = lane_table(true);
+
+const fn lane_table(rows: bool) -> [[i32; FOOTPRINT_MAX + 4]; 8] {
+    let mut t = [[0i32; FOOTPRINT_MAX + 4]; 8];
+    let mut nc = 1;
+    while nc <= 8 {
+        let mut f = 0;
+        while f < FOOTPRINT_MAX + 4 {
+            t[nc - 1][f] = if rows { f / nc } else { f % nc } as i32;
+            f += 1;
+        }
+        nc += 1;
+    }
+    t
 }
 
 /// One input pixel of the turbo kernel (spec 5.3): box `[x - pfo, x + pfo]
@@ -445,8 +465,8 @@ impl Isa for Avx2 {
     }
 
     #[inline(always)]
-    unsafe fn square_chunk(band: &mut BandView, q: &QuadEdges, c: &SquareChunk) -> bool {
-        x86::square_chunk_avx2(band, q, c)
+    unsafe fn square_footprint(band: &mut BandView, q: &QuadEdges, f: &SquareFootprint) -> bool {
+        x86::square_footprint_avx2(band, q, f)
     }
 
     #[inline(always)]
@@ -753,73 +773,160 @@ mod x86 {
         }
     }
 
-    /// [`super::Isa::square_chunk`]: the chunk's areas in f64 lanes, the
-    /// weights `f32(area * wq)` (0 where the area is 0, which the reference
-    /// skips), and for each footprint row of the chunk one 8-column window
-    /// update (the row's lanes moved to their columns, the others 0). Only
-    /// when every row's columns fit one window aligned to a multiple of 8
-    /// and the windows lie inside the band.
+    /// Weights `f32(area * wq)` (0 where the area is 0) of footprint pixels
+    /// `k .. k + 4` (row-major; lanes past the footprint are garbage).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; `f.nc` in `1..=8`, `k <= FOOTPRINT_MAX`.
+    #[inline(always)]
+    unsafe fn footprint_chunk(
+        q: &QuadEdges,
+        f: &super::SquareFootprint,
+        k: usize,
+        sx0: __m256d,
+        sy0: __m256d,
+        wq: __m256d,
+    ) -> __m128 {
+        // SAFETY (loads): the lane tables hold FOOTPRINT_MAX + 4 entries per width.
+        let dc = super::LANE_DC[f.nc - 1].as_ptr().add(k);
+        let dr = super::LANE_DR[f.nc - 1].as_ptr().add(k);
+        let dcv = _mm256_cvtepi32_pd(_mm_loadu_si128(dc as *const __m128i));
+        let drv = _mm256_cvtepi32_pd(_mm_loadu_si128(dr as *const __m128i));
+        let a = lane_areas(
+            q,
+            F64x4(_mm256_sub_pd(sx0, dcv)),
+            F64x4(_mm256_sub_pd(sy0, drv)),
+        )
+        .0;
+        let prod = _mm256_mul_pd(a, wq);
+        let nz = _mm256_cmp_pd::<_CMP_NEQ_UQ>(a, _mm256_setzero_pd());
+        _mm256_cvtpd_ps(_mm256_and_pd(prod, nz))
+    }
+
+    /// The i32 lane mask of window `w` (lanes `t`) whose footprint column
+    /// offset `8w + t - s` lies in `[0, nc)`.
+    #[inline(always)]
+    unsafe fn window_lane_mask(iota: __m256i, w: usize, s: usize, nc: usize) -> __m256i {
+        let off = _mm256_add_epi32(iota, _mm256_set1_epi32(8 * w as i32 - s as i32));
+        _mm256_and_si256(
+            _mm256_cmpgt_epi32(off, _mm256_set1_epi32(-1)),
+            _mm256_cmpgt_epi32(_mm256_set1_epi32(nc as i32), off),
+        )
+    }
+
+    /// [`update_window`] of the 8 pixels from output column `col` of
+    /// output row `row` (absolute) of `band`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; the window must lie inside every output
+    /// of the band.
+    #[inline(always)]
+    unsafe fn footprint_row_update(
+        band: &mut super::BandView,
+        row: usize,
+        col: usize,
+        dow: __m256,
+        dv: __m256,
+        cm: __m256i,
+    ) {
+        let o = (row - band.row0) * band.nx_o + col;
+        let pc = band.ctx.as_deref_mut().map(|x| x.as_mut_ptr().add(o));
+        update_window(
+            band.img.as_mut_ptr().add(o),
+            band.wht.as_mut_ptr().add(o),
+            pc,
+            dow,
+            dv,
+            cm,
+        );
+    }
+
+    /// [`super::Isa::square_footprint`]: the footprint's areas in chunks of 4
+    /// f64 lanes (row-major), the weights `f32(area * wq)` (0 where the area
+    /// is 0, which the reference skips), and for each footprint row the
+    /// update of the one or two 8-column windows aligned to multiples of 8
+    /// that hold its columns (each window lane takes its column's weight, the
+    /// others 0). A single-chunk footprint keeps its weights in a register;
+    /// larger ones pass through a small buffer. `false` (nothing done) when
+    /// the footprint is wider than 8 columns or a window would leave the band.
     ///
     /// # Safety
     /// The CPU must support AVX2.
     #[inline(always)]
-    pub(super) unsafe fn square_chunk_avx2(
+    pub(super) unsafe fn square_footprint_avx2(
         band: &mut super::BandView,
         q: &QuadEdges,
-        c: &super::SquareChunk,
+        f: &super::SquareFootprint,
     ) -> bool {
-        let nc = c.nc;
-        if !(nc == 1 || nc == 2 || nc == 4) || !window_columns_fit((c.c0, c.c0 + nc)) {
+        let (nc, nr) = (f.nc, f.nr);
+        let total = nc * nr;
+        if nc == 0
+            || nc > 8
+            || total > super::FOOTPRINT_MAX
+            || !window_columns_fit((f.c0, f.c0 + nc))
+        {
             return false;
         }
-        let s = c.c0 & 7;
-        let ia = c.c0 - s;
-        if s + nc > 8 {
-            return false;
-        }
-        let rows = c.valid.div_ceil(nc);
+        let s = f.c0 & 7;
+        let ia = f.c0 - s;
+        let nwin = if s + nc > 8 { 2 } else { 1 };
         let len = band.img.len().min(band.wht.len());
         let len = match band.ctx.as_deref() {
             Some(x) => len.min(x.len()),
             None => len,
         };
-        let last_o = (c.r0 + rows - 1 - band.row0) * band.nx_o + ia;
-        if last_o + 8 > len {
+        if f.r0 < band.row0 {
             return false;
         }
-        let dcv = _mm256_cvtepi32_pd(_mm_loadu_si128(c.dc.as_ptr() as *const __m128i));
-        let drv = _mm256_cvtepi32_pd(_mm_loadu_si128(c.dr.as_ptr() as *const __m128i));
-        let sx = _mm256_sub_pd(_mm256_set1_pd(c.sx0), dcv);
-        let sy = _mm256_sub_pd(_mm256_set1_pd(c.sy0), drv);
-        let a = lane_areas(q, F64x4(sx), F64x4(sy)).0;
-        let prod = _mm256_mul_pd(a, _mm256_set1_pd(c.wq));
-        let nz = _mm256_cmp_pd::<_CMP_NEQ_UQ>(a, _mm256_setzero_pd());
-        let dow4 = _mm256_cvtpd_ps(_mm256_and_pd(prod, nz));
-        let dow8 = _mm256_castps128_ps256(dow4);
+        let last_o = (f.r0 + nr - 1 - band.row0) * band.nx_o + ia;
+        if last_o + 8 * nwin > len {
+            return false;
+        }
+        let sx0 = _mm256_set1_pd(f.sx0);
+        let sy0 = _mm256_set1_pd(f.sy0);
+        let wq = _mm256_set1_pd(f.wq);
         let iota = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
-        let lo = _mm256_set1_epi32(s as i32 - 1);
         let dv = _mm256_set1_ps(band.d);
         let cm = _mm256_set1_epi32(band.ctx_mask);
-        for r in 0..rows {
-            let first = r * nc;
-            let n = (c.valid - first).min(nc);
-            // lane t of the window takes chunk lane t - s + first
-            let idx = _mm256_add_epi32(iota, _mm256_set1_epi32(first as i32 - s as i32));
-            let moved = _mm256_permutevar8x32_ps(dow8, idx);
-            let hi = _mm256_set1_epi32((s + n) as i32);
-            let m = _mm256_and_si256(_mm256_cmpgt_epi32(iota, lo), _mm256_cmpgt_epi32(hi, iota));
-            let dow = _mm256_and_ps(moved, _mm256_castsi256_ps(m));
-            let o = (c.r0 + r - band.row0) * band.nx_o + ia;
-            // SAFETY: o + 8 <= last_o + 8 <= len <= every output's length.
-            let pc = band.ctx.as_deref_mut().map(|x| x.as_mut_ptr().add(o));
-            update_window(
-                band.img.as_mut_ptr().add(o),
-                band.wht.as_mut_ptr().add(o),
-                pc,
-                dow,
-                dv,
-                cm,
+        if total <= 4 && 4 % nc == 0 {
+            let dow8 = _mm256_castps128_ps256(footprint_chunk(q, f, 0, sx0, sy0, wq));
+            for w in 0..nwin {
+                let m = window_lane_mask(iota, w, s, nc);
+                for r in 0..nr {
+                    // lane t takes chunk lane r * nc + 8w + t - s
+                    let off = (r * nc + 8 * w) as i32 - s as i32;
+                    let idx = _mm256_add_epi32(iota, _mm256_set1_epi32(off));
+                    let moved = _mm256_permutevar8x32_ps(dow8, idx);
+                    footprint_row_update(
+                        band,
+                        f.r0 + r,
+                        ia + 8 * w,
+                        _mm256_and_ps(moved, _mm256_castsi256_ps(m)),
+                        dv,
+                        cm,
+                    );
+                }
+            }
+            return true;
+        }
+        // weights of footprint pixel k at buf[8 + k]; 8 zeros before, room after
+        let mut buf = [0.0f32; super::FOOTPRINT_MAX + 24];
+        let mut k = 0;
+        while k < total {
+            _mm_storeu_ps(
+                buf.as_mut_ptr().add(8 + k),
+                footprint_chunk(q, f, k, sx0, sy0, wq),
             );
+            k += 4;
+        }
+        for w in 0..nwin {
+            let m = _mm256_castsi256_ps(window_lane_mask(iota, w, s, nc));
+            for r in 0..nr {
+                // SAFETY: 1 <= 8 + r * nc + 8w - s and the 8 floats end
+                // before 8 + total + 16 <= buf.len().
+                let v = _mm256_loadu_ps(buf.as_ptr().add(8 + r * nc + 8 * w - s));
+                footprint_row_update(band, f.r0 + r, ia + 8 * w, _mm256_and_ps(v, m), dv, cm);
+            }
         }
         true
     }
