@@ -46,6 +46,10 @@ pub(crate) trait KernelImpl: Sync {
     /// What is computed once per input pixel.
     type Geom;
 
+    /// The point kernel: the accumulation uses its dedicated loop
+    /// (`accumulate_point` in the parent module), same results.
+    const IS_POINT: bool = false;
+
     /// Geometry of input pixel `(i, j)` and the inclusive output row range it
     /// may touch (clipped to `out_ny` rows), or `None` when it contributes nothing.
     ///
@@ -490,6 +494,7 @@ pub(crate) struct Point;
 
 impl KernelImpl for Point {
     type Geom = usize;
+    const IS_POINT: bool = true;
 
     center_extents!(|_: &Self| 0.0);
 

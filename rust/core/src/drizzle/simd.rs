@@ -381,6 +381,15 @@ pub(crate) fn update_segment_scalar(
 pub(crate) static FORCE_BASELINE: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 
+/// Whether the tests asked for the baseline (generic) code.
+#[inline(always)]
+pub(crate) fn force_baseline() -> bool {
+    #[cfg(test)]
+    return FORCE_BASELINE.load(std::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(test))]
+    false
+}
+
 /// Whether the AVX2 implementation can be used on this CPU.
 #[inline]
 pub(crate) fn has_avx2() -> bool {
