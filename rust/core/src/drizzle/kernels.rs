@@ -50,6 +50,9 @@ pub(crate) trait KernelImpl: Sync {
     /// (`accumulate_point` in the parent module), same results.
     const IS_POINT: bool = false;
 
+    /// The square kernel (the only one with an AVX-512 path).
+    const IS_SQUARE: bool = false;
+
     /// Geometry of input pixel `(i, j)` and the inclusive output row range it
     /// may touch (clipped to `out_ny` rows), or `None` when it contributes nothing.
     ///
@@ -149,6 +152,7 @@ impl Square {
 
 impl KernelImpl for Square {
     type Geom = SquareGeom;
+    const IS_SQUARE: bool = true;
 
     #[inline(always)]
     unsafe fn geometry<S: Isa>(

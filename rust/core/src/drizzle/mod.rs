@@ -955,6 +955,13 @@ fn accumulate_dispatch<K: KernelImpl, const FULL: bool>(
     bands: &BandMap,
 ) -> usize {
     #[cfg(target_arch = "x86_64")]
+    if K::IS_SQUARE && simd::has_avx512() {
+        // SAFETY: AVX-512F and AVX2 support were detected at run time.
+        return unsafe {
+            accumulate_avx512::<K, FULL>(prepared, inp, band, ctx_mask, nx_o, ny_o, bands)
+        };
+    }
+    #[cfg(target_arch = "x86_64")]
     if simd::has_avx2() {
         // SAFETY: AVX2 support was detected at run time.
         return unsafe {
@@ -983,6 +990,25 @@ unsafe fn accumulate_avx2<K: KernelImpl, const FULL: bool>(
     bands: &BandMap,
 ) -> usize {
     accumulate::<K, FULL, simd::Avx2>(prepared, inp, band, ctx_mask, nx_o, ny_o, bands)
+}
+
+/// [`accumulate`] with AVX-512 overlap areas (square kernel only: the other
+/// kernels gain nothing from it).
+///
+/// # Safety
+/// The CPU must support AVX2 and AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f")]
+unsafe fn accumulate_avx512<K: KernelImpl, const FULL: bool>(
+    prepared: &K,
+    inp: &InputSet,
+    band: &mut Band,
+    ctx_mask: i32,
+    nx_o: usize,
+    ny_o: usize,
+    bands: &BandMap,
+) -> usize {
+    accumulate::<K, FULL, simd::Avx512>(prepared, inp, band, ctx_mask, nx_o, ny_o, bands)
 }
 
 /// Accumulate every contribution landing in `band`, in reference order.
@@ -1187,7 +1213,7 @@ mod tests {
                 pm[[j, i, 1]] = sc * (s * u + c * v) + 65.0 + oy + dist * u * u;
             }
         }
-        if seed % 3 == 0 {
+        if seed.is_multiple_of(3) {
             pm[[ny / 2, nx / 3, 0]] = f64::NAN;
         }
         let data = Array2::from_shape_fn((ny, nx), |(j, i)| ((i * 7 + j * 13) % 17) as f32 - 3.5);
@@ -1248,8 +1274,9 @@ mod tests {
     }
 
     /// The AVX2 paths (vector overlap areas, window updates, vector Lanczos
-    /// and turbo kernels) give bitwise the same outputs as the baseline
-    /// (scalar reference) code, for every kernel, on 1 and 3 threads.
+    /// and turbo kernels) and, where the CPU has it, the AVX-512 overlap
+    /// areas give bitwise the same outputs as the baseline (scalar
+    /// reference) code, for every kernel, on 1 and 3 threads.
     #[test]
     fn avx2_and_baseline_outputs_are_bitwise_equal() {
         if !simd::cpu_has_avx2() {
@@ -1270,6 +1297,13 @@ mod tests {
                 crate::parallel::set_num_threads(if seed % 2 == 1 { 3 } else { 1 }).unwrap();
                 let fast = run_case(k, seed * 7919);
                 crate::parallel::set_num_threads(1).unwrap();
+                if simd::cpu_has_avx512() {
+                    // the AVX-512 areas (square) against the AVX2 ones
+                    simd::FORCE_NO_AVX512.store(true, Relaxed);
+                    let avx2 = run_case(k, seed * 7919);
+                    simd::FORCE_NO_AVX512.store(false, Relaxed);
+                    assert!(fast == avx2, "{k:?} seed {seed}: AVX-512 != AVX2");
+                }
                 simd::FORCE_BASELINE.store(true, Relaxed);
                 let slow = run_case(k, seed * 7919);
                 simd::FORCE_BASELINE.store(false, Relaxed);

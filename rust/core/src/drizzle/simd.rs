@@ -440,6 +440,83 @@ impl Isa for Baseline {
     }
 }
 
+/// [`Avx2`] with the square kernel's overlap areas on 8 lanes (AVX-512F).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx512;
+
+#[cfg(target_arch = "x86_64")]
+impl Isa for Avx512 {
+    #[inline(always)]
+    unsafe fn quad_areas(
+        q: &QuadEdges,
+        sx0: f64,
+        sy0: f64,
+        dc: &[i32; 4],
+        dr: &[i32; 4],
+    ) -> [f64; 4] {
+        Avx2::quad_areas(q, sx0, sy0, dc, dr)
+    }
+
+    #[inline(always)]
+    unsafe fn interior_quad(
+        r0: &[f64; 6],
+        r1: &[f64; 6],
+        r2: &[f64; 6],
+        w: &CornerWeights,
+    ) -> Option<QuadInfo> {
+        Avx2::interior_quad(r0, r1, r2, w)
+    }
+
+    #[inline(always)]
+    unsafe fn quad_edges(x: &[f64; 4], y: &[f64; 4]) -> QuadEdges {
+        Avx2::quad_edges(x, y)
+    }
+
+    #[inline(always)]
+    unsafe fn square_footprint(band: &mut BandView, q: &QuadEdges, f: &SquareFootprint) -> bool {
+        x86::square_footprint_avx2::<true>(band, q, f)
+    }
+
+    #[inline(always)]
+    unsafe fn lanczos(band: &mut BandView, p: &LanczosPixel) -> bool {
+        Avx2::lanczos(band, p)
+    }
+
+    #[inline(always)]
+    unsafe fn turbo(band: &mut BandView, p: &TurboPixel) -> bool {
+        Avx2::turbo(band, p)
+    }
+}
+
+/// Tests set this to keep the AVX-512 code out on a machine that has it.
+#[cfg(test)]
+pub(crate) static FORCE_NO_AVX512: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the [`Avx512`] implementation can be used on this CPU.
+#[inline]
+pub(crate) fn has_avx512() -> bool {
+    #[cfg(test)]
+    if FORCE_NO_AVX512.load(std::sync::atomic::Ordering::Relaxed) {
+        return false;
+    }
+    has_avx2() && cpu_has_avx512()
+}
+
+/// Whether this CPU supports AVX-512F (runtime detection).
+#[inline]
+pub(crate) fn cpu_has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// `f64x4` lanes with AVX2 (x86-64 only).
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug)]
@@ -475,7 +552,7 @@ impl Isa for Avx2 {
 
     #[inline(always)]
     unsafe fn square_footprint(band: &mut BandView, q: &QuadEdges, f: &SquareFootprint) -> bool {
-        x86::square_footprint_avx2(band, q, f)
+        x86::square_footprint_avx2::<false>(band, q, f)
     }
 
     #[inline(always)]
@@ -788,7 +865,7 @@ mod x86 {
     /// # Safety
     /// The CPU must support AVX2; `f.nc` in `1..=8`, `k <= FOOTPRINT_MAX`.
     #[inline(always)]
-    unsafe fn footprint_chunk(
+    unsafe fn footprint_chunk<const WIDE: bool>(
         q: &QuadEdges,
         f: &super::SquareFootprint,
         k: usize,
@@ -801,12 +878,12 @@ mod x86 {
         let dr = super::LANE_DR[f.nc - 1].as_ptr().add(k);
         let dcv = _mm256_cvtepi32_pd(_mm_loadu_si128(dc as *const __m128i));
         let drv = _mm256_cvtepi32_pd(_mm_loadu_si128(dr as *const __m128i));
-        let a = lane_areas(
-            q,
-            F64x4(_mm256_sub_pd(sx0, dcv)),
-            F64x4(_mm256_sub_pd(sy0, drv)),
-        )
-        .0;
+        let (sx, sy) = (_mm256_sub_pd(sx0, dcv), _mm256_sub_pd(sy0, drv));
+        let a = if WIDE {
+            lane_areas_wide(q, sx, sy)
+        } else {
+            lane_areas(q, F64x4(sx), F64x4(sy)).0
+        };
         let prod = _mm256_mul_pd(a, wq);
         let nz = _mm256_cmp_pd::<_CMP_NEQ_UQ>(a, _mm256_setzero_pd());
         _mm256_cvtpd_ps(_mm256_and_pd(prod, nz))
@@ -862,7 +939,7 @@ mod x86 {
     /// # Safety
     /// The CPU must support AVX2.
     #[inline(always)]
-    pub(super) unsafe fn square_footprint_avx2(
+    pub(super) unsafe fn square_footprint_avx2<const WIDE: bool>(
         band: &mut super::BandView,
         q: &QuadEdges,
         f: &super::SquareFootprint,
@@ -898,7 +975,7 @@ mod x86 {
         let dv = _mm256_set1_ps(band.d);
         let cm = _mm256_set1_epi32(band.ctx_mask);
         if total <= 4 && 4 % nc == 0 {
-            let dow8 = _mm256_castps128_ps256(footprint_chunk(q, f, 0, sx0, sy0, wq));
+            let dow8 = _mm256_castps128_ps256(footprint_chunk::<WIDE>(q, f, 0, sx0, sy0, wq));
             for w in 0..nwin {
                 let m = window_lane_mask(iota, w, s, nc);
                 for r in 0..nr {
@@ -924,7 +1001,7 @@ mod x86 {
         while k < total {
             _mm_storeu_ps(
                 buf.as_mut_ptr().add(8 + k),
-                footprint_chunk(q, f, k, sx0, sy0, wq),
+                footprint_chunk::<WIDE>(q, f, k, sx0, sy0, wq),
             );
             k += 4;
         }
@@ -1177,10 +1254,20 @@ mod x86 {
         q
     }
 
-    /// The lane operations the area evaluation needs. Comparisons return
-    /// all-ones/all-zeros lane masks in the same register type.
+    /// A lane mask (the result of a lane comparison).
+    trait Mask: Copy {
+        unsafe fn and(self, o: Self) -> Self;
+        unsafe fn or(self, o: Self) -> Self;
+        /// `!mask`
+        unsafe fn not(self) -> Self;
+        /// Whether any lane of the mask is set.
+        unsafe fn any(self) -> bool;
+    }
+
+    /// The lane operations the area evaluation needs.
     trait Lanes: Copy {
         const N: usize;
+        type M: Mask;
         unsafe fn splat(v: f64) -> Self;
         unsafe fn load(v: &[f64; 4]) -> Self;
         unsafe fn store(self, out: &mut [f64; 4]);
@@ -1192,18 +1279,58 @@ mod x86 {
         unsafe fn max(self, o: Self) -> Self;
         /// `self < o ? self : o` (x86 `minpd`)
         unsafe fn min(self, o: Self) -> Self;
-        unsafe fn lt(self, o: Self) -> Self;
-        unsafe fn le(self, o: Self) -> Self;
-        unsafe fn and(self, o: Self) -> Self;
-        unsafe fn or(self, o: Self) -> Self;
-        /// `mask ? a : b`, lane by lane (mask lanes all-ones or all-zeros).
-        unsafe fn select(mask: Self, a: Self, b: Self) -> Self;
+        /// Ordered, non-signalling `<` and `<=`.
+        unsafe fn lt(self, o: Self) -> Self::M;
+        unsafe fn le(self, o: Self) -> Self::M;
+        /// `mask ? a : b`, lane by lane.
+        unsafe fn select(mask: Self::M, a: Self, b: Self) -> Self;
         /// `mask ? 0 : a`.
-        unsafe fn zero_where(mask: Self, a: Self) -> Self;
-        /// `!mask`
-        unsafe fn not(self) -> Self;
-        /// Whether any lane of the mask is set.
-        unsafe fn any(self) -> bool;
+        unsafe fn zero_where(mask: Self::M, a: Self) -> Self;
+    }
+
+    /// Masks of [`F64x4`]/[`F64x2`]: all-ones/all-zeros lanes of the same
+    /// register type.
+    #[derive(Clone, Copy)]
+    struct VecMask<T>(T);
+
+    impl Mask for VecMask<__m256d> {
+        #[inline(always)]
+        unsafe fn and(self, o: Self) -> Self {
+            VecMask(_mm256_and_pd(self.0, o.0))
+        }
+        #[inline(always)]
+        unsafe fn or(self, o: Self) -> Self {
+            VecMask(_mm256_or_pd(self.0, o.0))
+        }
+        #[inline(always)]
+        unsafe fn not(self) -> Self {
+            let ones = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
+            VecMask(_mm256_xor_pd(self.0, ones))
+        }
+        #[inline(always)]
+        unsafe fn any(self) -> bool {
+            _mm256_movemask_pd(self.0) != 0
+        }
+    }
+
+    impl Mask for VecMask<__m128d> {
+        #[inline(always)]
+        unsafe fn and(self, o: Self) -> Self {
+            VecMask(_mm_and_pd(self.0, o.0))
+        }
+        #[inline(always)]
+        unsafe fn or(self, o: Self) -> Self {
+            VecMask(_mm_or_pd(self.0, o.0))
+        }
+        #[inline(always)]
+        unsafe fn not(self) -> Self {
+            let ones = _mm_castsi128_pd(_mm_set1_epi64x(-1));
+            VecMask(_mm_xor_pd(self.0, ones))
+        }
+        #[inline(always)]
+        unsafe fn any(self) -> bool {
+            _mm_movemask_pd(self.0) != 0
+        }
     }
 
     #[derive(Clone, Copy)]
@@ -1211,6 +1338,7 @@ mod x86 {
 
     impl Lanes for F64x4 {
         const N: usize = 4;
+        type M = VecMask<__m256d>;
         #[inline(always)]
         unsafe fn splat(v: f64) -> Self {
             F64x4(_mm256_set1_pd(v))
@@ -1250,37 +1378,20 @@ mod x86 {
             F64x4(_mm256_min_pd(self.0, o.0))
         }
         #[inline(always)]
-        unsafe fn lt(self, o: Self) -> Self {
-            F64x4(_mm256_cmp_pd::<_CMP_LT_OQ>(self.0, o.0))
+        unsafe fn lt(self, o: Self) -> Self::M {
+            VecMask(_mm256_cmp_pd::<_CMP_LT_OQ>(self.0, o.0))
         }
         #[inline(always)]
-        unsafe fn le(self, o: Self) -> Self {
-            F64x4(_mm256_cmp_pd::<_CMP_LE_OQ>(self.0, o.0))
+        unsafe fn le(self, o: Self) -> Self::M {
+            VecMask(_mm256_cmp_pd::<_CMP_LE_OQ>(self.0, o.0))
         }
         #[inline(always)]
-        unsafe fn and(self, o: Self) -> Self {
-            F64x4(_mm256_and_pd(self.0, o.0))
-        }
-        #[inline(always)]
-        unsafe fn or(self, o: Self) -> Self {
-            F64x4(_mm256_or_pd(self.0, o.0))
-        }
-        #[inline(always)]
-        unsafe fn select(mask: Self, a: Self, b: Self) -> Self {
+        unsafe fn select(mask: Self::M, a: Self, b: Self) -> Self {
             F64x4(_mm256_blendv_pd(b.0, a.0, mask.0))
         }
         #[inline(always)]
-        unsafe fn zero_where(mask: Self, a: Self) -> Self {
+        unsafe fn zero_where(mask: Self::M, a: Self) -> Self {
             F64x4(_mm256_andnot_pd(mask.0, a.0))
-        }
-        #[inline(always)]
-        unsafe fn not(self) -> Self {
-            let ones = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
-            F64x4(_mm256_xor_pd(self.0, ones))
-        }
-        #[inline(always)]
-        unsafe fn any(self) -> bool {
-            _mm256_movemask_pd(self.0) != 0
         }
     }
 
@@ -1290,6 +1401,7 @@ mod x86 {
 
     impl Lanes for F64x2 {
         const N: usize = 2;
+        type M = VecMask<__m128d>;
         #[inline(always)]
         unsafe fn splat(v: f64) -> Self {
             F64x2(_mm_set1_pd(v))
@@ -1329,40 +1441,58 @@ mod x86 {
             F64x2(_mm_min_pd(self.0, o.0))
         }
         #[inline(always)]
-        unsafe fn lt(self, o: Self) -> Self {
-            F64x2(_mm_cmplt_pd(self.0, o.0))
+        unsafe fn lt(self, o: Self) -> Self::M {
+            VecMask(_mm_cmplt_pd(self.0, o.0))
         }
         #[inline(always)]
-        unsafe fn le(self, o: Self) -> Self {
-            F64x2(_mm_cmple_pd(self.0, o.0))
+        unsafe fn le(self, o: Self) -> Self::M {
+            VecMask(_mm_cmple_pd(self.0, o.0))
         }
         #[inline(always)]
-        unsafe fn and(self, o: Self) -> Self {
-            F64x2(_mm_and_pd(self.0, o.0))
-        }
-        #[inline(always)]
-        unsafe fn or(self, o: Self) -> Self {
-            F64x2(_mm_or_pd(self.0, o.0))
-        }
-        #[inline(always)]
-        unsafe fn select(mask: Self, a: Self, b: Self) -> Self {
+        unsafe fn select(mask: Self::M, a: Self, b: Self) -> Self {
             F64x2(_mm_or_pd(
                 _mm_and_pd(mask.0, a.0),
                 _mm_andnot_pd(mask.0, b.0),
             ))
         }
         #[inline(always)]
-        unsafe fn zero_where(mask: Self, a: Self) -> Self {
+        unsafe fn zero_where(mask: Self::M, a: Self) -> Self {
             F64x2(_mm_andnot_pd(mask.0, a.0))
         }
+    }
+
+    /// The constants of edge `e` of a [`QuadEdges`] as lanes (all lanes
+    /// equal for [`EdgeConst::splat`]; per-lane edges for the wide path).
+    struct EdgeConst<V> {
+        x: V,
+        y: V,
+        x2: V,
+        y2: V,
+        xl: V,
+        xh: V,
+        dx: V,
+        dy: V,
+        m: V,
+        sgn: V,
+        half: V,
+    }
+
+    impl<V: Lanes> EdgeConst<V> {
         #[inline(always)]
-        unsafe fn not(self) -> Self {
-            let ones = _mm_castsi128_pd(_mm_set1_epi64x(-1));
-            F64x2(_mm_xor_pd(self.0, ones))
-        }
-        #[inline(always)]
-        unsafe fn any(self) -> bool {
-            _mm_movemask_pd(self.0) != 0
+        unsafe fn splat(q: &QuadEdges, e: usize) -> Self {
+            EdgeConst {
+                x: V::splat(q.x[e]),
+                y: V::splat(q.y[e]),
+                x2: V::splat(q.x2[e]),
+                y2: V::splat(q.y2[e]),
+                xl: V::splat(q.xl[e]),
+                xh: V::splat(q.xh[e]),
+                dx: V::splat(q.dx[e]),
+                dy: V::splat(q.dy[e]),
+                m: V::splat(q.m[e]),
+                sgn: V::splat(q.sgn[e]),
+                half: V::splat(q.half[e]),
+            }
         }
     }
 
@@ -1377,18 +1507,18 @@ mod x86 {
     /// equals the reference's `xlo < 0 ? 0 : xlo` because `xlo = x + (0.5 -
     /// ii)` is an exact sum and never `-0.0` (nor NaN); `min(xhi, 1)` likewise.
     #[inline(always)]
-    unsafe fn edge_area<V: Lanes>(q: &QuadEdges, e: usize, sx: V, sy: V) -> V {
+    unsafe fn edge_area<V: Lanes>(c: &EdgeConst<V>, sx: V, sy: V) -> V {
         let zero = V::splat(0.0);
         let one = V::splat(1.0);
-        let x1 = V::splat(q.x[e]).add(sx);
-        let y1 = V::splat(q.y[e]).add(sy);
-        let xlo = V::splat(q.xl[e]).add(sx);
-        let xhi = V::splat(q.xh[e]).add(sx);
+        let x1 = c.x.add(sx);
+        let y1 = c.y.add(sy);
+        let xlo = c.xl.add(sx);
+        let xhi = c.xh.add(sx);
         // xlo >= 1 || xhi <= 0 (no NaN)
         let reject = one.le(xlo).or(xhi.le(zero));
         let xlo = xlo.max(zero);
         let xhi = xhi.min(one);
-        let m = V::splat(q.m[e]);
+        let m = c.m;
         let ylo = y1.add(m.mul(xlo.sub(x1)));
         let yhi = y1.add(m.mul(xhi.sub(x1)));
         // The reference's tests on (ylo, yhi), via their min and max (no NaN):
@@ -1403,11 +1533,11 @@ mod x86 {
         let upl = partial.and(one.lt(mx)); // lanes leaving through the top
         let cutl = partial.and(mn.lt(zero)); // lanes with an end below the bottom
         let s = if upl.or(cutl).any() {
-            let x2 = V::splat(q.x2[e]).add(sx);
-            let y2 = V::splat(q.y2[e]).add(sy);
+            let x2 = c.x2.add(sx);
+            let y2 = c.y2.add(sy);
             let det = x1.mul(y2).sub(y1.mul(x2));
-            let dy = V::splat(q.dy[e]);
-            let num_t = V::splat(q.dx[e]).add(det);
+            let dy = c.dy;
+            let num_t = c.dx.add(det);
             let (cut, xt) = if upl.and(cutl).any() {
                 (det.div(dy), num_t.div(dy))
             } else {
@@ -1424,7 +1554,7 @@ mod x86 {
                 xhi = V::select(hneg, cut, xhi);
                 yhi = V::zero_where(hneg, yhi);
             }
-            let inside = V::splat(q.half[e]).mul(xhi.sub(xlo)).mul(yhi.add(ylo));
+            let inside = c.half.mul(xhi.sub(xlo)).mul(yhi.add(ylo));
             if upl.any() {
                 // ylo <= 1 < yhi: sgn * (0.5 (xt - xlo)(1 + ylo) + xhi - xt)
                 // else:           sgn * (0.5 (xhi - xt)(1 + yhi) + xt - xlo)
@@ -1434,18 +1564,165 @@ mod x86 {
                 let t = V::select(lo_in, ylo, yhi);
                 let u = V::select(lo_in, xhi, xt);
                 let v = V::select(lo_in, xt, xlo);
-                let sgn = V::splat(q.sgn[e]);
+                let sgn = c.sgn;
                 let up = sgn.mul(V::splat(0.5).mul(p.sub(r)).mul(one.add(t)).add(u).sub(v));
                 V::select(one.lt(mx), up, inside)
             } else {
                 inside
             }
         } else {
-            V::splat(q.half[e]).mul(xhi.sub(xlo)).mul(yhi.add(ylo))
+            c.half.mul(xhi.sub(xlo)).mul(yhi.add(ylo))
         };
-        let full = V::splat(q.sgn[e]).mul(xhi.sub(xlo));
+        let full = c.sgn.mul(xhi.sub(xlo));
         let s = V::select(above, full, s);
         V::zero_where(skip, s)
+    }
+
+    /// Eight lanes with AVX-512F (comparisons give `k` mask registers).
+    #[derive(Clone, Copy)]
+    struct F64x8(__m512d);
+
+    /// Masks of [`F64x8`].
+    #[derive(Clone, Copy)]
+    struct KMask(__mmask8);
+
+    impl Mask for KMask {
+        #[inline(always)]
+        unsafe fn and(self, o: Self) -> Self {
+            KMask(self.0 & o.0)
+        }
+        #[inline(always)]
+        unsafe fn or(self, o: Self) -> Self {
+            KMask(self.0 | o.0)
+        }
+        #[inline(always)]
+        unsafe fn not(self) -> Self {
+            KMask(!self.0)
+        }
+        #[inline(always)]
+        unsafe fn any(self) -> bool {
+            self.0 != 0
+        }
+    }
+
+    impl Lanes for F64x8 {
+        const N: usize = 8;
+        type M = KMask;
+        #[inline(always)]
+        unsafe fn splat(v: f64) -> Self {
+            F64x8(_mm512_set1_pd(v))
+        }
+        #[inline(always)]
+        unsafe fn load(v: &[f64; 4]) -> Self {
+            // SAFETY: `v` holds 4 f64; both halves get them.
+            let h = _mm256_loadu_pd(v.as_ptr());
+            F64x8(_mm512_insertf64x4::<1>(_mm512_castpd256_pd512(h), h))
+        }
+        #[inline(always)]
+        unsafe fn store(self, out: &mut [f64; 4]) {
+            // SAFETY: `out` holds 4 f64; the low half is stored.
+            _mm256_storeu_pd(out.as_mut_ptr(), _mm512_castpd512_pd256(self.0))
+        }
+        #[inline(always)]
+        unsafe fn add(self, o: Self) -> Self {
+            F64x8(_mm512_add_pd(self.0, o.0))
+        }
+        #[inline(always)]
+        unsafe fn sub(self, o: Self) -> Self {
+            F64x8(_mm512_sub_pd(self.0, o.0))
+        }
+        #[inline(always)]
+        unsafe fn mul(self, o: Self) -> Self {
+            F64x8(_mm512_mul_pd(self.0, o.0))
+        }
+        #[inline(always)]
+        unsafe fn div(self, o: Self) -> Self {
+            F64x8(_mm512_div_pd(self.0, o.0))
+        }
+        #[inline(always)]
+        unsafe fn max(self, o: Self) -> Self {
+            F64x8(_mm512_max_pd(self.0, o.0))
+        }
+        #[inline(always)]
+        unsafe fn min(self, o: Self) -> Self {
+            F64x8(_mm512_min_pd(self.0, o.0))
+        }
+        #[inline(always)]
+        unsafe fn lt(self, o: Self) -> Self::M {
+            KMask(_mm512_cmp_pd_mask::<_CMP_LT_OQ>(self.0, o.0))
+        }
+        #[inline(always)]
+        unsafe fn le(self, o: Self) -> Self::M {
+            KMask(_mm512_cmp_pd_mask::<_CMP_LE_OQ>(self.0, o.0))
+        }
+        #[inline(always)]
+        unsafe fn select(mask: Self::M, a: Self, b: Self) -> Self {
+            F64x8(_mm512_mask_blend_pd(mask.0, b.0, a.0))
+        }
+        #[inline(always)]
+        unsafe fn zero_where(mask: Self::M, a: Self) -> Self {
+            F64x8(_mm512_maskz_mov_pd(!mask.0, a.0))
+        }
+    }
+
+    /// [`lane_areas`] of 4 output pixels with 8 lanes: lanes 0-3 evaluate
+    /// edge `2p` and lanes 4-7 edge `2p + 1` of the same 4 pixels (pass
+    /// `p` = 0, 1), then the 4 per-edge results are summed in the
+    /// reference's order `((e0 + e1) + e2) + e3` (from `0.0`). The lanes of
+    /// an edge with `dx == 0` are set to 0 (the scalar code skips the edge;
+    /// adding `+0.0` instead can only change the sign of a zero sum).
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F (and AVX2).
+    #[inline(always)]
+    unsafe fn lane_areas_wide(q: &QuadEdges, sx: __m256d, sy: __m256d) -> __m256d {
+        let (sx8, sy8) = (F64x8(both_halves(sx)), F64x8(both_halves(sy)));
+        let r01 = edge_pair_area(q, 0, sx8, sy8);
+        let r23 = edge_pair_area(q, 1, sx8, sy8);
+        let mut sum = _mm256_add_pd(_mm256_setzero_pd(), _mm512_castpd512_pd256(r01));
+        sum = _mm256_add_pd(sum, _mm512_extractf64x4_pd::<1>(r01));
+        sum = _mm256_add_pd(sum, _mm512_castpd512_pd256(r23));
+        _mm256_add_pd(sum, _mm512_extractf64x4_pd::<1>(r23))
+    }
+
+    /// `[h | h]`.
+    #[inline(always)]
+    unsafe fn both_halves(h: __m256d) -> __m512d {
+        _mm512_insertf64x4::<1>(_mm512_castpd256_pd512(h), h)
+    }
+
+    /// Lanes `[a[2p] x 4 | a[2p + 1] x 4]` of an edge array.
+    #[inline(always)]
+    unsafe fn edge_pair(a: &[f64; 4], p: usize) -> F64x8 {
+        let (e0, e1) = (2 * p as i64, 2 * p as i64 + 1);
+        let idx = _mm512_set_epi64(e1, e1, e1, e1, e0, e0, e0, e0);
+        // SAFETY: `a` holds 4 f64; the upper half is never selected.
+        let v = _mm512_castpd256_pd512(_mm256_loadu_pd(a.as_ptr()));
+        F64x8(_mm512_permutexvar_pd(idx, v))
+    }
+
+    /// `sgarea` of edges `2p` (lanes 0-3) and `2p + 1` (lanes 4-7), 0 in
+    /// the lanes of an edge with `dx == 0`.
+    #[inline(always)]
+    unsafe fn edge_pair_area(q: &QuadEdges, p: usize, sx: F64x8, sy: F64x8) -> __m512d {
+        let c = EdgeConst {
+            x: edge_pair(&q.x, p),
+            y: edge_pair(&q.y, p),
+            x2: edge_pair(&q.x2, p),
+            y2: edge_pair(&q.y2, p),
+            xl: edge_pair(&q.xl, p),
+            xh: edge_pair(&q.xh, p),
+            dx: edge_pair(&q.dx, p),
+            dy: edge_pair(&q.dy, p),
+            m: edge_pair(&q.m, p),
+            sgn: edge_pair(&q.sgn, p),
+            half: edge_pair(&q.half, p),
+        };
+        let vertical = KMask(_mm512_cmp_pd_mask::<_CMP_EQ_OQ>(
+            c.dx.0,
+            _mm512_setzero_pd(),
+        ));
+        F64x8::zero_where(vertical, edge_area(&c, sx, sy)).0
     }
 
     /// Sum of the lane-wise `sgarea` over the edges `P0->P1`, `P1->P2`,
@@ -1457,16 +1734,16 @@ mod x86 {
     unsafe fn lane_areas<V: Lanes>(q: &QuadEdges, sx: V, sy: V) -> V {
         let mut sum = V::splat(0.0);
         if q.dx[0] != 0.0 {
-            sum = sum.add(edge_area(q, 0, sx, sy));
+            sum = sum.add(edge_area(&EdgeConst::splat(q, 0), sx, sy));
         }
         if q.dx[1] != 0.0 {
-            sum = sum.add(edge_area(q, 1, sx, sy));
+            sum = sum.add(edge_area(&EdgeConst::splat(q, 1), sx, sy));
         }
         if q.dx[2] != 0.0 {
-            sum = sum.add(edge_area(q, 2, sx, sy));
+            sum = sum.add(edge_area(&EdgeConst::splat(q, 2), sx, sy));
         }
         if q.dx[3] != 0.0 {
-            sum = sum.add(edge_area(q, 3, sx, sy));
+            sum = sum.add(edge_area(&EdgeConst::splat(q, 3), sx, sy));
         }
         sum
     }
@@ -1515,6 +1792,21 @@ mod x86 {
         unsafe { areas::<F64x2>(q, sx, sy) }
     }
 
+    /// [`lane_areas_wide`] compiled as a separate AVX-512 function, for the tests.
+    #[cfg(test)]
+    #[target_feature(enable = "avx2,avx512f")]
+    pub(super) unsafe fn areas_avx512_fn(q: &QuadEdges, sx: &[f64; 4], sy: &[f64; 4]) -> [f64; 4] {
+        let mut out = [0.0f64; 4];
+        // SAFETY (loads/stores): 4 f64 each.
+        let a = lane_areas_wide(
+            q,
+            _mm256_loadu_pd(sx.as_ptr()),
+            _mm256_loadu_pd(sy.as_ptr()),
+        );
+        _mm256_storeu_pd(out.as_mut_ptr(), a);
+        out
+    }
+
     /// [`areas_avx2`] compiled as a separate AVX2 function, for the tests.
     #[cfg(test)]
     #[target_feature(enable = "avx2")]
@@ -1560,6 +1852,13 @@ mod tests {
         unsafe { x86::areas_avx2_fn(q, sx0, sy0, &dc, &dr) }
     }
 
+    #[cfg(target_arch = "x86_64")]
+    fn avx512(q: &QuadEdges, sx: &[f64; 4], sy: &[f64; 4]) -> [f64; 4] {
+        assert!(cpu_has_avx2() && cpu_has_avx512());
+        // SAFETY: AVX2 and AVX-512F support were just checked.
+        unsafe { x86::areas_avx512_fn(q, sx, sy) }
+    }
+
     fn baseline(q: &QuadEdges, sx: &[f64; 4], sy: &[f64; 4]) -> [f64; 4] {
         let (sx0, sy0, dc, dr) = split(sx, sy);
         // SAFETY: the baseline instruction set is always available.
@@ -1590,6 +1889,9 @@ mod tests {
             if cpu_has_avx2() {
                 v.push(("avx2", avx2));
             }
+            if cpu_has_avx2() && cpu_has_avx512() {
+                v.push(("avx512", avx512));
+            }
         }
         v
     }
@@ -1604,7 +1906,7 @@ mod tests {
         let mut x = [0.0; 4];
         let mut y = [0.0; 4];
         let sxs = size * rng.range(0.2, 1.5);
-        let sys = if rng.next() % 2 == 0 { -1.0 } else { 1.0 } * size * rng.range(0.2, 1.5);
+        let sys = if rng.next().is_multiple_of(2) { -1.0 } else { 1.0 } * size * rng.range(0.2, 1.5);
         for k in 0..4 {
             let (a, b) = base[k];
             let (a, b) = (a * sxs, b * sys);
@@ -1626,7 +1928,7 @@ mod tests {
                 _ => {}
             }
         }
-        if rng.next() % 8 == 0 {
+        if rng.next().is_multiple_of(8) {
             // axis aligned
             let (x0, x1) = (cx - size * 0.5, cx + size * 0.5);
             let (y0, y1) = (cy - size * 0.5, cy + size * 0.5);

@@ -560,7 +560,7 @@ mod tests {
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             let r = seed >> 33;
-            *x = if r % 13 == 0 {
+            *x = if r.is_multiple_of(13) {
                 f32::NAN
             } else {
                 (r % 10007) as f32 / 7.0

@@ -338,7 +338,7 @@ mod tests {
             let mut st = Array3::<f32>::zeros((n, ny, nx));
             for x in st.iter_mut() {
                 let r = lcg(&mut seed);
-                *x = if r % 10 == 0 {
+                *x = if r.is_multiple_of(10) {
                     f32::NAN
                 } else {
                     (r % 1000) as f32 * 0.37 - 100.0

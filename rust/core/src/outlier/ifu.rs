@@ -225,7 +225,7 @@ pub fn ifu_flag(
     kernel: (usize, usize),
     threshold_percent: f64,
 ) -> Result<IfuFlags> {
-    if kernel.0 % 2 == 0 || kernel.1 % 2 == 0 {
+    if kernel.0.is_multiple_of(2) || kernel.1.is_multiple_of(2) {
         return Err(Error::value(format!(
             "kernel sizes must be odd, got ({}, {}); the step increases an even size by 1",
             kernel.0, kernel.1
