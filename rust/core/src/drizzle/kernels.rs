@@ -5,8 +5,8 @@
 
 use super::geometry::{boxer, clip_range, nint, CornerWeights, PixmapRef};
 use super::simd::{
-    BandView, Baseline, Isa, LanczosPixel, QuadInfo, SquareFootprint, TurboPixel, C_INT_LIMIT,
-    FOOTPRINT_MAX, LANE_DC, LANE_DR,
+    BandView, Baseline, GaussianPixel, Isa, LanczosPixel, QuadInfo, SquareFootprint, TurboPixel,
+    C_INT_LIMIT, FOOTPRINT_MAX, LANE_DC, LANE_DR,
 };
 
 /// Lanczos look-up-table spacing.
@@ -52,6 +52,17 @@ pub(crate) trait KernelImpl: Sync {
 
     /// The square kernel (the only one with an AVX-512 path).
     const IS_SQUARE: bool = false;
+
+    /// The Gaussian kernel (the only one with an AVX2 + FMA path).
+    const IS_GAUSSIAN: bool = false;
+
+    /// `Some(e)` when [`KernelImpl::y_extent`] is the centre's `y -+ e`
+    /// (`None` outside the C `int` range): the pre-pass then reads the map
+    /// row directly.
+    #[inline(always)]
+    fn center_half_extent(&self) -> Option<f64> {
+        None
+    }
 
     /// Geometry of input pixel `(i, j)` and the inclusive output row range it
     /// may touch (clipped to `out_ny` rows), or `None` when it contributes nothing.
@@ -478,6 +489,12 @@ macro_rules! center_extents {
         }
 
         #[inline(always)]
+        fn center_half_extent(&self) -> Option<f64> {
+            #[allow(clippy::redundant_closure_call)]
+            Some(($e)(self))
+        }
+
+        #[inline(always)]
         fn row_extents(
             &self,
             pixmap: &PixmapRef,
@@ -621,6 +638,8 @@ pub(crate) struct Gaussian {
     pfo: f64,
     efac: f64,
     es: f64,
+    /// The vector `exp` of this machine (bitwise libm), if any.
+    exp: Option<super::vexp::Kind>,
 }
 
 impl Gaussian {
@@ -629,12 +648,18 @@ impl Gaussian {
         let ac = 1.0 / (pf * pf);
         let efac = 2.3548 * 2.3548 * psr * psr * ac / 2.0;
         let es = efac / std::f64::consts::PI;
-        Gaussian { pfo, efac, es }
+        Gaussian {
+            pfo,
+            efac,
+            es,
+            exp: super::vexp::fast_exp_kind(),
+        }
     }
 }
 
 impl KernelImpl for Gaussian {
     type Geom = Center;
+    const IS_GAUSSIAN: bool = true;
 
     center_extents!(|k: &Self| k.pfo);
 
@@ -669,6 +694,24 @@ impl KernelImpl for Gaussian {
             return;
         };
         let wd = w as f64;
+        if self.exp.is_some() {
+            if let Some(mut band) = sink.band() {
+                let p = GaussianPixel {
+                    x,
+                    y,
+                    es: self.es,
+                    efac: self.efac,
+                    wd,
+                    cols: (ilo, ihi),
+                    rows: (band_lo, band_hi),
+                    exp: self.exp,
+                };
+                // SAFETY: the caller guarantees support for `S`.
+                if unsafe { S::gaussian(&mut band, &p) } {
+                    return;
+                }
+            }
+        }
         for jj in band_lo..=band_hi {
             let ddy = y - jj as f64;
             for ii in ilo..=ihi {

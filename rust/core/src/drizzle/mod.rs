@@ -21,6 +21,7 @@ pub mod geometry;
 mod kernels;
 pub mod scan;
 mod simd;
+pub(crate) mod vexp;
 
 use std::str::FromStr;
 
@@ -446,7 +447,16 @@ struct PrepassRow<'p, K> {
 impl<K: KernelImpl> PrepassRow<'_, K> {
     /// [`KernelImpl::row_extents`] then [`prepass_row`].
     #[inline(always)]
-    fn run(&self, lo: &mut [f64], hi: &mut [f64]) -> (Vec<Run>, usize) {
+    fn run<const AVX2: bool>(&self, lo: &mut [f64], hi: &mut [f64]) -> (Vec<Run>, usize) {
+        if let Some(e) = self.prepared.center_half_extent() {
+            let (i0, i1) = self.cols;
+            let xy = self
+                .pixmap
+                .row(self.j)
+                .get(2 * i0..2 * (i1 + 1))
+                .unwrap_or(&[]);
+            return prepass_center_row::<AVX2>(self.bands, i0, xy, e);
+        }
         self.prepared
             .row_extents(self.pixmap, self.j, self.cols, self.out, lo, hi);
         prepass_row(self.bands, self.cols.0, lo, hi)
@@ -459,7 +469,7 @@ impl<K: KernelImpl> PrepassRow<'_, K> {
             // SAFETY: AVX2 support was detected at run time.
             return unsafe { self.run_avx2(lo, hi) };
         }
-        self.run(lo, hi)
+        self.run::<false>(lo, hi)
     }
 
     /// [`PrepassRow::run`] with AVX2 code generation.
@@ -469,7 +479,7 @@ impl<K: KernelImpl> PrepassRow<'_, K> {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn run_avx2(&self, lo: &mut [f64], hi: &mut [f64]) -> (Vec<Run>, usize) {
-        self.run(lo, hi)
+        self.run::<true>(lo, hi)
     }
 }
 
@@ -482,16 +492,9 @@ impl<K: KernelImpl> PrepassRow<'_, K> {
 /// by `accumulate`), and the per-band bookkeeping runs once per block.
 #[inline(always)]
 fn prepass_row(bands: &BandMap, i0: usize, lo: &[f64], hi: &[f64]) -> (Vec<Run>, usize) {
-    let nb = bands.last + 1;
-    let mut first_i = vec![usize::MAX; nb];
-    let mut last_i = vec![0usize; nb];
-    let (mut bmin, mut bmax) = (usize::MAX, 0usize);
     let mut invalid = 0usize;
-    for (k, (l, h)) in lo
-        .chunks(PREPASS_BLOCK)
-        .zip(hi.chunks(PREPASS_BLOCK))
-        .enumerate()
-    {
+    let mut runs = BlockRuns::new(bands, i0);
+    for (l, h) in lo.chunks(PREPASS_BLOCK).zip(hi.chunks(PREPASS_BLOCK)) {
         // (min lo, max hi) of the pixels that touch the output, and the
         // number that do not; written as plain reductions (no temporary
         // arrays: the compiler would fill them with masked stores)
@@ -505,32 +508,113 @@ fn prepass_row(bands: &BandMap, i0: usize, lo: &[f64], hi: &[f64]) -> (Vec<Run>,
             blo = if a < blo { a } else { blo };
             bhi = if b > bhi { b } else { bhi };
         }
+        runs.push(blo, bhi, l.len());
+    }
+    (runs.finish(), invalid)
+}
+
+/// [`prepass_row`] of a centre-based kernel (y extent `y -+ e` of the pixel
+/// centre, `None` outside the C `int` range: `kernels::center_extent`)
+/// straight from the map row `xy` (interleaved `(X, Y)` of the pixels from
+/// `i0`), without the per-pixel extent arrays; full blocks with AVX2 when
+/// `AVX2` (the caller is compiled for it). Same runs and count.
+#[inline(always)]
+fn prepass_center_row<const AVX2: bool>(
+    bands: &BandMap,
+    i0: usize,
+    xy: &[f64],
+    e: f64,
+) -> (Vec<Run>, usize) {
+    let mut invalid = 0usize;
+    let mut runs = BlockRuns::new(bands, i0);
+    for blk in xy.chunks(2 * PREPASS_BLOCK) {
+        #[cfg(target_arch = "x86_64")]
+        if AVX2 {
+            if let Ok(b) = <&[f64; 2 * PREPASS_BLOCK]>::try_from(blk) {
+                // SAFETY: the caller is compiled with AVX2 (checked at run time).
+                let (blo, bhi, bad) = unsafe { simd::center_block(b, e, bands.ymax) };
+                invalid += bad;
+                runs.push(blo, bhi, PREPASS_BLOCK);
+                continue;
+            }
+        }
+        let (mut blo, mut bhi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for p in blk.chunks_exact(2) {
+            let (x, y) = (p[0], p[1]);
+            let (a, b) = (y - e, y + e);
+            let ok = kernels::in_c_int_range(x) & kernels::in_c_int_range(y) & bands.touches(a, b);
+            invalid += usize::from(!ok);
+            let a = if ok { a } else { f64::INFINITY };
+            let b = if ok { b } else { f64::NEG_INFINITY };
+            blo = if a < blo { a } else { blo };
+            bhi = if b > bhi { b } else { bhi };
+        }
+        runs.push(blo, bhi, blk.len() / 2);
+    }
+    (runs.finish(), invalid)
+}
+
+/// The band runs of one input row, built from the `(min lo, max hi,
+/// length)` of its consecutive pixel blocks (the first starting at column
+/// `i0`); a block with `min lo > max hi` touches nothing.
+struct BlockRuns<'b> {
+    bands: &'b BandMap,
+    first_i: Vec<usize>,
+    last_i: Vec<usize>,
+    bmin: usize,
+    bmax: usize,
+    next: usize,
+}
+
+impl<'b> BlockRuns<'b> {
+    #[inline(always)]
+    fn new(bands: &'b BandMap, i0: usize) -> Self {
+        let nb = bands.last + 1;
+        BlockRuns {
+            bands,
+            first_i: vec![usize::MAX; nb],
+            last_i: vec![0usize; nb],
+            bmin: usize::MAX,
+            bmax: 0,
+            next: i0,
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, blo: f64, bhi: f64, len: usize) {
+        let start = self.next;
+        self.next += len;
         if blo > bhi {
-            continue;
+            return;
         }
-        let Some((b0, b1)) = bands.of(Some((blo, bhi))) else {
-            continue;
+        let Some((b0, b1)) = self.bands.of(Some((blo, bhi))) else {
+            return;
         };
-        let first = i0 + k * PREPASS_BLOCK;
-        let last = first + l.len() - 1;
+        let last = start + len - 1;
         for b in b0..=b1 {
-            if first_i[b] == usize::MAX {
-                first_i[b] = first;
-            }
-            last_i[b] = last;
-        }
-        bmin = bmin.min(b0);
-        bmax = bmax.max(b1);
-    }
-    let mut runs = Vec::new();
-    if bmin != usize::MAX {
-        for b in bmin..=bmax {
-            if first_i[b] != usize::MAX {
-                runs.push((b, first_i[b], last_i[b]));
+            if let (Some(f), Some(l)) = (self.first_i.get_mut(b), self.last_i.get_mut(b)) {
+                if *f == usize::MAX {
+                    *f = start;
+                }
+                *l = last;
             }
         }
+        self.bmin = self.bmin.min(b0);
+        self.bmax = self.bmax.max(b1);
     }
-    (runs, invalid)
+
+    #[inline(always)]
+    fn finish(self) -> Vec<Run> {
+        let mut runs = Vec::new();
+        if self.bmin != usize::MAX {
+            for b in self.bmin..=self.bmax {
+                if self.first_i[b] != usize::MAX {
+                    runs.push((b, self.first_i[b], self.last_i[b]));
+                }
+            }
+        }
+        runs
+    }
 }
 
 /// Which bands of output rows a conservative y extent touches.
@@ -962,6 +1046,13 @@ fn accumulate_dispatch<K: KernelImpl, const FULL: bool>(
         };
     }
     #[cfg(target_arch = "x86_64")]
+    if K::IS_GAUSSIAN && simd::has_avx2() && vexp::fast_exp_kind() == Some(vexp::Kind::Fma) {
+        // SAFETY: AVX2 and FMA support were detected at run time (the kind).
+        return unsafe {
+            accumulate_avx2_fma::<K, FULL>(prepared, inp, band, ctx_mask, nx_o, ny_o, bands)
+        };
+    }
+    #[cfg(target_arch = "x86_64")]
     if simd::has_avx2() {
         // SAFETY: AVX2 support was detected at run time.
         return unsafe {
@@ -1009,6 +1100,26 @@ unsafe fn accumulate_avx512<K: KernelImpl, const FULL: bool>(
     bands: &BandMap,
 ) -> usize {
     accumulate::<K, FULL, simd::Avx512>(prepared, inp, band, ctx_mask, nx_o, ny_o, bands)
+}
+
+/// [`accumulate`] with AVX2 and FMA code generation (Gaussian kernel: the
+/// vector `exp` replaying glibc's FMA build). Rust never contracts `a * b +
+/// c` on its own, so enabling FMA changes no other operation.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn accumulate_avx2_fma<K: KernelImpl, const FULL: bool>(
+    prepared: &K,
+    inp: &InputSet,
+    band: &mut Band,
+    ctx_mask: i32,
+    nx_o: usize,
+    ny_o: usize,
+    bands: &BandMap,
+) -> usize {
+    accumulate::<K, FULL, simd::Avx2Fma>(prepared, inp, band, ctx_mask, nx_o, ny_o, bands)
 }
 
 /// Accumulate every contribution landing in `band`, in reference order.
@@ -1315,6 +1426,42 @@ mod tests {
             }
         }
         crate::parallel::set_num_threads(0).unwrap();
+    }
+
+    /// The AVX2 pre-pass block reduction of the centre kernels equals the
+    /// scalar one (runs and invalid counts), NaN, huge and outside pixels included.
+    #[test]
+    fn center_prepass_avx2_equals_scalar() {
+        if !simd::cpu_has_avx2() {
+            return;
+        }
+        let mut rng = Rng(0x5eed_1234_abcd_0001);
+        let bands = BandMap::new(37, 9, 300);
+        for it in 0..20_000 {
+            let n = 1 + (rng.next() % 40) as usize;
+            let base = rng.range(-60.0, 360.0);
+            let slope = rng.range(-3.0, 3.0);
+            let mut xy = Vec::with_capacity(2 * n);
+            for i in 0..n {
+                let mut x = rng.range(-10.0, 400.0);
+                let mut y = base + slope * i as f64 + rng.range(-2.0, 2.0);
+                match rng.next() % 23 {
+                    0 => x = f64::NAN,
+                    1 => y = f64::NAN,
+                    2 => y = 3e9,
+                    3 => x = -3e9,
+                    4 => y = f64::INFINITY,
+                    _ => {}
+                }
+                xy.push(x);
+                xy.push(y);
+            }
+            let e = [0.0, 0.5, 1.2, 3.0][it % 4];
+            let i0 = (rng.next() % 50) as usize;
+            let fast = prepass_center_row::<true>(&bands, i0, &xy, e);
+            let slow = prepass_center_row::<false>(&bands, i0, &xy, e);
+            assert_eq!(fast, slow, "iteration {it}");
+        }
     }
 
     /// The science update divides in single precision; this is bitwise equal

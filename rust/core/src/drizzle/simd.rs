@@ -251,6 +251,16 @@ pub(crate) trait Isa {
     unsafe fn turbo(_band: &mut BandView, _p: &TurboPixel) -> bool {
         false
     }
+
+    /// As [`Isa::lanczos`] for the Gaussian kernel (vector `exp` bitwise
+    /// equal to libm's, see [`super::vexp`]).
+    ///
+    /// # Safety
+    /// As for [`Isa::quad_areas`].
+    #[inline(always)]
+    unsafe fn gaussian(_band: &mut BandView, _p: &GaussianPixel) -> bool {
+        false
+    }
 }
 
 /// Direct access to one band's science, weight and context outputs for the
@@ -326,6 +336,21 @@ pub(crate) struct TurboPixel {
     pub(crate) wd: f64,
     pub(crate) cols: (usize, usize),
     pub(crate) rows: (usize, usize),
+}
+
+/// One input pixel of the Gaussian kernel (spec 5.4): centre `(x, y)`,
+/// weight `wd`, the constants `es`, `efac`, the clipped output columns and
+/// rows, and the vector `exp` this machine can use (`None`: none).
+#[derive(Clone, Copy)]
+pub(crate) struct GaussianPixel {
+    pub(crate) x: f64,
+    pub(crate) y: f64,
+    pub(crate) es: f64,
+    pub(crate) efac: f64,
+    pub(crate) wd: f64,
+    pub(crate) cols: (usize, usize),
+    pub(crate) rows: (usize, usize),
+    pub(crate) exp: Option<super::vexp::Kind>,
 }
 
 /// The update rule (spec 4) of one output row segment for the science,
@@ -487,6 +512,66 @@ impl Isa for Avx512 {
     unsafe fn turbo(band: &mut BandView, p: &TurboPixel) -> bool {
         Avx2::turbo(band, p)
     }
+
+    #[inline(always)]
+    unsafe fn gaussian(band: &mut BandView, p: &GaussianPixel) -> bool {
+        Avx2::gaussian(band, p)
+    }
+}
+
+/// [`Avx2`] with the Gaussian kernel's vector `exp` replaying glibc's FMA
+/// build ([`super::vexp::exp4_fma`]); needs AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Avx2Fma;
+
+#[cfg(target_arch = "x86_64")]
+impl Isa for Avx2Fma {
+    #[inline(always)]
+    unsafe fn quad_areas(
+        q: &QuadEdges,
+        sx0: f64,
+        sy0: f64,
+        dc: &[i32; 4],
+        dr: &[i32; 4],
+    ) -> [f64; 4] {
+        Avx2::quad_areas(q, sx0, sy0, dc, dr)
+    }
+
+    #[inline(always)]
+    unsafe fn interior_quad(
+        r0: &[f64; 6],
+        r1: &[f64; 6],
+        r2: &[f64; 6],
+        w: &CornerWeights,
+    ) -> Option<QuadInfo> {
+        Avx2::interior_quad(r0, r1, r2, w)
+    }
+
+    #[inline(always)]
+    unsafe fn quad_edges(x: &[f64; 4], y: &[f64; 4]) -> QuadEdges {
+        Avx2::quad_edges(x, y)
+    }
+
+    #[inline(always)]
+    unsafe fn square_footprint(band: &mut BandView, q: &QuadEdges, f: &SquareFootprint) -> bool {
+        Avx2::square_footprint(band, q, f)
+    }
+
+    #[inline(always)]
+    unsafe fn lanczos(band: &mut BandView, p: &LanczosPixel) -> bool {
+        Avx2::lanczos(band, p)
+    }
+
+    #[inline(always)]
+    unsafe fn turbo(band: &mut BandView, p: &TurboPixel) -> bool {
+        Avx2::turbo(band, p)
+    }
+
+    #[inline(always)]
+    unsafe fn gaussian(band: &mut BandView, p: &GaussianPixel) -> bool {
+        p.exp == Some(super::vexp::Kind::Fma) && x86::gaussian_avx2::<true>(band, p)
+    }
 }
 
 /// Tests set this to keep the AVX-512 code out on a machine that has it.
@@ -572,6 +657,11 @@ impl Isa for Avx2 {
         x86::turbo_avx2(band, p);
         true
     }
+
+    #[inline(always)]
+    unsafe fn gaussian(band: &mut BandView, p: &GaussianPixel) -> bool {
+        p.exp == Some(super::vexp::Kind::NoFma) && x86::gaussian_avx2::<false>(band, p)
+    }
 }
 
 /// The lane shifts `sx0 - dc[k]`, `sy0 - dr[k]`.
@@ -647,6 +737,17 @@ fn edge_area_scalar(q: &QuadEdges, e: usize, sx: f64, sy: f64) -> f64 {
     } else {
         sgn * (0.5 * (xhi - xt) * (1.0 + yhi) + xt - xlo)
     }
+}
+
+/// The pre-pass reduction of 8 centre pixels with AVX2 (see
+/// `x86::center_block_avx2`).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) unsafe fn center_block(xy: &[f64; 16], e: f64, ymax: f64) -> (f64, f64, usize) {
+    x86::center_block_avx2(xy, e, ymax)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -745,6 +846,63 @@ mod x86 {
             let cv = _mm256_loadu_si256(pc);
             _mm256_storeu_si256(pc, _mm256_or_si256(cv, _mm256_and_si256(pos, cm)));
         }
+    }
+
+    /// The pre-pass reduction of 8 centre pixels (`xy`: their interleaved
+    /// `(X, Y)`): `(min(y - e), max(y + e), n)` over the pixels with both
+    /// coordinates in the C `int` range whose extent touches the output
+    /// rows (`BandMap::touches` with `ymax`), `n` the number of the others.
+    /// Minimum and maximum of NaN-free values in any order are exact.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[inline(always)]
+    pub(super) unsafe fn center_block_avx2(xy: &[f64; 16], e: f64, ymax: f64) -> (f64, f64, usize) {
+        let p = xy.as_ptr();
+        // SAFETY (loads): 16 f64.
+        let (v0, v1) = (_mm256_loadu_pd(p), _mm256_loadu_pd(p.add(4)));
+        let (v2, v3) = (_mm256_loadu_pd(p.add(8)), _mm256_loadu_pd(p.add(12)));
+        let lim = _mm256_set1_pd(super::C_INT_LIMIT);
+        let sign = _mm256_set1_pd(-0.0);
+        let (ev, one, ym) = (_mm256_set1_pd(e), _mm256_set1_pd(1.0), _mm256_set1_pd(ymax));
+        let zero = _mm256_setzero_pd();
+        let (xa, ya) = (_mm256_unpacklo_pd(v0, v1), _mm256_unpackhi_pd(v0, v1));
+        let (xb, yb) = (_mm256_unpacklo_pd(v2, v3), _mm256_unpackhi_pd(v2, v3));
+        let (a0, b0, m0) = center_part(xa, ya, lim, sign, ev, one, ym, zero);
+        let (a1, b1, m1) = center_part(xb, yb, lim, sign, ev, one, ym, zero);
+        let lo = _mm256_min_pd(a0, a1);
+        let hi = _mm256_max_pd(b0, b1);
+        let lo2 = _mm_min_pd(_mm256_castpd256_pd128(lo), _mm256_extractf128_pd::<1>(lo));
+        let hi2 = _mm_max_pd(_mm256_castpd256_pd128(hi), _mm256_extractf128_pd::<1>(hi));
+        let lo1 = _mm_min_sd(lo2, _mm_unpackhi_pd(lo2, lo2));
+        let hi1 = _mm_max_sd(hi2, _mm_unpackhi_pd(hi2, hi2));
+        let good = (m0 | (m1 << 4)).count_ones() as usize;
+        (_mm_cvtsd_f64(lo1), _mm_cvtsd_f64(hi1), 8 - good)
+    }
+
+    /// One half of [`center_block_avx2`]: extents and validity mask of 4 pixels.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn center_part(
+        x: __m256d,
+        y: __m256d,
+        lim: __m256d,
+        sign: __m256d,
+        ev: __m256d,
+        one: __m256d,
+        ym: __m256d,
+        zero: __m256d,
+    ) -> (__m256d, __m256d, i32) {
+        let okx = _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_andnot_pd(sign, x), lim);
+        let oky = _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_andnot_pd(sign, y), lim);
+        let a = _mm256_sub_pd(y, ev);
+        let b = _mm256_add_pd(y, ev);
+        let t0 = _mm256_cmp_pd::<_CMP_GE_OQ>(_mm256_add_pd(b, one), zero);
+        let t1 = _mm256_cmp_pd::<_CMP_LE_OQ>(_mm256_sub_pd(a, one), ym);
+        let ok = _mm256_and_pd(_mm256_and_pd(okx, oky), _mm256_and_pd(t0, t1));
+        let a = _mm256_blendv_pd(_mm256_set1_pd(f64::INFINITY), a, ok);
+        let b = _mm256_blendv_pd(_mm256_set1_pd(f64::NEG_INFINITY), b, ok);
+        (a, b, _mm256_movemask_pd(ok))
     }
 
     /// `nint(v)` of non-negative, non-NaN lanes (as integral doubles):
@@ -1077,6 +1235,70 @@ mod x86 {
                 Some(_mm256_and_ps(to_f32(d_lo, d_hi), c.2))
             },
         );
+    }
+
+    /// The Gaussian kernel for footprints up to 4 columns wide: per output
+    /// row the 4 lanes `ddx^2 + ddy^2` of columns `ilo..ilo + 4`, the vector
+    /// `exp` of `-r2 * efac` (bitwise libm, `FMA` selecting the build),
+    /// `g = f32(es * e)`, `dow = f32(f64(g) * wd)`, then the update of the
+    /// one or two 8-column windows holding the row's columns (lanes of other
+    /// columns 0). `false` (nothing done) when the footprint is wider or a
+    /// window would leave the band.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2, and FMA when `FMA`.
+    #[inline(always)]
+    pub(super) unsafe fn gaussian_avx2<const FMA: bool>(
+        band: &mut super::BandView,
+        p: &super::GaussianPixel,
+    ) -> bool {
+        let ((ilo, ihi), (rlo, rhi)) = (p.cols, p.rows);
+        let nc = ihi + 1 - ilo;
+        if nc > 4 || !window_columns_fit(p.cols) || rlo < band.row0 {
+            return false;
+        }
+        let s = ilo & 7;
+        let ia = ilo - s;
+        let nwin = if s + nc > 8 { 2 } else { 1 };
+        let len = band.img.len().min(band.wht.len());
+        let len = match band.ctx.as_deref() {
+            Some(x) => len.min(x.len()),
+            None => len,
+        };
+        if (rhi - band.row0) * band.nx_o + ia + 8 * nwin > len {
+            return false;
+        }
+        let cols = _mm256_add_pd(
+            _mm256_set1_pd(ilo as f64),
+            _mm256_set_pd(3.0, 2.0, 1.0, 0.0),
+        );
+        let dx = _mm256_sub_pd(_mm256_set1_pd(p.x), cols);
+        let dx2 = _mm256_mul_pd(dx, dx);
+        let (neg, efac) = (_mm256_set1_pd(-0.0), _mm256_set1_pd(p.efac));
+        let (es, wd) = (_mm256_set1_pd(p.es), _mm256_set1_pd(p.wd));
+        let iota = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+        let dv = _mm256_set1_ps(band.d);
+        let cm = _mm256_set1_epi32(band.ctx_mask);
+        for jj in rlo..=rhi {
+            let ddy = p.y - jj as f64;
+            let r2 = _mm256_add_pd(dx2, _mm256_set1_pd(ddy * ddy));
+            let arg = _mm256_mul_pd(_mm256_xor_pd(r2, neg), efac);
+            let e = if FMA {
+                super::super::vexp::exp4_fma(arg)
+            } else {
+                super::super::vexp::exp4_nofma(arg)
+            };
+            let g = _mm256_cvtpd_ps(_mm256_mul_pd(es, e));
+            let dow = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(g), wd));
+            let dow8 = _mm256_castps128_ps256(dow);
+            for w in 0..nwin {
+                let idx = _mm256_add_epi32(iota, _mm256_set1_epi32(8 * w as i32 - s as i32));
+                let moved = _mm256_permutevar8x32_ps(dow8, idx);
+                let m = _mm256_castsi256_ps(window_lane_mask(iota, w, s, nc));
+                footprint_row_update(band, jj, ia + 8 * w, _mm256_and_ps(moved, m), dv, cm);
+            }
+        }
+        true
     }
 
     /// The turbo kernel on 8-column windows ([`windows`]): per window the x
@@ -1906,7 +2128,12 @@ mod tests {
         let mut x = [0.0; 4];
         let mut y = [0.0; 4];
         let sxs = size * rng.range(0.2, 1.5);
-        let sys = if rng.next().is_multiple_of(2) { -1.0 } else { 1.0 } * size * rng.range(0.2, 1.5);
+        let sys = if rng.next().is_multiple_of(2) {
+            -1.0
+        } else {
+            1.0
+        } * size
+            * rng.range(0.2, 1.5);
         for k in 0..4 {
             let (a, b) = base[k];
             let (a, b) = (a * sxs, b * sys);
