@@ -938,11 +938,13 @@ fn run_bands<K: KernelImpl>(
 
 /// The outputs of one band and the values of one input pixel: applies the
 /// update rule (spec 4) to the contributions a kernel hands over.
-struct BandSink<'b, 'o, S, const FULL: bool> {
+struct BandSink<'b, S, const FULL: bool> {
     img: &'b mut [f32],
     wht: &'b mut [f32],
     ctx: Option<&'b mut [i32]>,
-    img2: &'b mut Vec<&'o mut [f32]>,
+    /// The `img2` band outputs as (pointer, length), derived once per band
+    /// from its exclusive slices and the only access to them meanwhile.
+    img2: &'b [(*mut f32, usize)],
     dq: Option<&'b mut [u32]>,
     row0: usize,
     nx_o: usize,
@@ -953,7 +955,7 @@ struct BandSink<'b, 'o, S, const FULL: bool> {
     isa: std::marker::PhantomData<S>,
 }
 
-impl<S: simd::Isa, const FULL: bool> BandSink<'_, '_, S, FULL> {
+impl<S: simd::Isa, const FULL: bool> BandSink<'_, S, FULL> {
     /// The update of output pixel `o` (band-relative index).
     #[inline(always)]
     fn update(&mut self, o: usize, dow: f32) {
@@ -974,9 +976,11 @@ impl<S: simd::Isa, const FULL: bool> BandSink<'_, '_, S, FULL> {
         if vc == 0.0 {
             *im = d;
             if FULL {
-                for (out2, v) in self.img2.iter_mut().zip(self.d2.iter()) {
-                    if let Some(t) = out2.get_mut(o) {
-                        *t = *v;
+                for (&(p2, n2), v) in self.img2.iter().zip(self.d2.iter()) {
+                    if o < n2 {
+                        // SAFETY: o < n2, the length of the band slice behind
+                        // p2, which nothing else accesses meanwhile.
+                        unsafe { *p2.add(o) = *v };
                     }
                 }
                 if let Some(q) = self.dq.as_deref_mut().and_then(|q| q.get_mut(o)) {
@@ -990,8 +994,10 @@ impl<S: simd::Isa, const FULL: bool> BandSink<'_, '_, S, FULL> {
                 let vc2 = (vc * vc) as f64;
                 let dow2 = (dow * dow) as f64;
                 let s2 = s as f64 * s as f64;
-                for (out2, v) in self.img2.iter_mut().zip(self.d2.iter()) {
-                    if let Some(t) = out2.get_mut(o) {
+                for (&(p2, n2), v) in self.img2.iter().zip(self.d2.iter()) {
+                    if o < n2 {
+                        // SAFETY: as above.
+                        let t = unsafe { &mut *p2.add(o) };
                         *t = ((*t as f64 * vc2 + dow2 * *v as f64) / s2) as f32;
                     }
                 }
@@ -1004,7 +1010,7 @@ impl<S: simd::Isa, const FULL: bool> BandSink<'_, '_, S, FULL> {
     }
 }
 
-impl<S: simd::Isa, const FULL: bool> kernels::Sink for BandSink<'_, '_, S, FULL> {
+impl<S: simd::Isa, const FULL: bool> kernels::Sink for BandSink<'_, S, FULL> {
     #[inline(always)]
     fn one(&mut self, jj: usize, ii: usize, dow: f32) {
         let o = (jj - self.row0) * self.nx_o + ii;
@@ -1013,9 +1019,19 @@ impl<S: simd::Isa, const FULL: bool> kernels::Sink for BandSink<'_, '_, S, FULL>
 
     #[inline(always)]
     fn band(&mut self) -> Option<simd::BandView<'_>> {
-        if FULL {
-            return None;
-        }
+        let full = if FULL {
+            if self.d2.len() != self.img2.len() {
+                return None;
+            }
+            Some(simd::FullParts {
+                img2: self.img2,
+                d2: self.d2,
+                dq: self.dq.as_deref_mut(),
+                dq_in: self.dq_in,
+            })
+        } else {
+            None
+        };
         Some(simd::BandView {
             img: &mut *self.img,
             wht: &mut *self.wht,
@@ -1024,6 +1040,7 @@ impl<S: simd::Isa, const FULL: bool> kernels::Sink for BandSink<'_, '_, S, FULL>
             nx_o: self.nx_o,
             d: self.d,
             ctx_mask: self.ctx_mask,
+            full,
         })
     }
 }
@@ -1153,6 +1170,13 @@ unsafe fn accumulate<K: KernelImpl, const FULL: bool, S: simd::Isa>(
     let mut invalid = 0usize;
     let runs = std::mem::take(&mut band.runs);
     let nx = inp.nx;
+    // (pointer, length) of the img2 band slices; used instead of the slices
+    // until the end of this function
+    let img2_ptrs: Vec<(*mut f32, usize)> = band
+        .img2
+        .iter_mut()
+        .map(|o| (o.as_mut_ptr(), o.len()))
+        .collect();
     for &(j, i0, i1) in &runs {
         for i in i0..=i1 {
             let Some((geom, (r0, r1))) = prepared.geometry::<S>(&inp.pixmap, i, j, nx_o, ny_o)
@@ -1192,7 +1216,7 @@ unsafe fn accumulate<K: KernelImpl, const FULL: bool, S: simd::Isa>(
                 img: &mut *band.img,
                 wht: &mut *band.wht,
                 ctx: band.ctx.as_deref_mut(),
-                img2: &mut band.img2,
+                img2: &img2_ptrs,
                 dq: band.dq.as_deref_mut(),
                 row0,
                 nx_o,

@@ -264,7 +264,9 @@ pub(crate) trait Isa {
 }
 
 /// Direct access to one band's science, weight and context outputs for the
-/// vector kernels (the data-only update rule), and the input value `d`.
+/// vector kernels (the data-only update rule), and the input value `d`;
+/// with `full`, also the `data2` and DQ outputs (only the square kernel's
+/// vector path handles those; the others decline such a view).
 pub(crate) struct BandView<'a> {
     pub(crate) img: &'a mut [f32],
     pub(crate) wht: &'a mut [f32],
@@ -274,6 +276,18 @@ pub(crate) struct BandView<'a> {
     pub(crate) nx_o: usize,
     pub(crate) d: f32,
     pub(crate) ctx_mask: i32,
+    pub(crate) full: Option<FullParts<'a>>,
+}
+
+/// The `data2` and DQ part of a [`BandView`]: the `img2` band slices (as
+/// pointer and length: the band's exclusive slices, accessed only through
+/// these pointers while the band is accumulated), the input pixel's `data2`
+/// values (scaled, one per `img2`) and DQ value.
+pub(crate) struct FullParts<'a> {
+    pub(crate) img2: &'a [(*mut f32, usize)],
+    pub(crate) d2: &'a [f32],
+    pub(crate) dq: Option<&'a mut [u32]>,
+    pub(crate) dq_in: u32,
 }
 
 /// One input pixel of a Lanczos kernel (spec 5.5): centre `(x, y)`, weight
@@ -500,6 +514,9 @@ impl Isa for Avx512 {
 
     #[inline(always)]
     unsafe fn square_footprint(band: &mut BandView, q: &QuadEdges, f: &SquareFootprint) -> bool {
+        if band.full.is_some() {
+            return x86::square_footprint_full::<true>(band, q, f);
+        }
         x86::square_footprint_avx2::<true>(band, q, f)
     }
 
@@ -570,7 +587,9 @@ impl Isa for Avx2Fma {
 
     #[inline(always)]
     unsafe fn gaussian(band: &mut BandView, p: &GaussianPixel) -> bool {
-        p.exp == Some(super::vexp::Kind::Fma) && x86::gaussian_avx2::<true>(band, p)
+        band.full.is_none()
+            && p.exp == Some(super::vexp::Kind::Fma)
+            && x86::gaussian_avx2::<true>(band, p)
     }
 }
 
@@ -637,12 +656,15 @@ impl Isa for Avx2 {
 
     #[inline(always)]
     unsafe fn square_footprint(band: &mut BandView, q: &QuadEdges, f: &SquareFootprint) -> bool {
+        if band.full.is_some() {
+            return x86::square_footprint_full::<false>(band, q, f);
+        }
         x86::square_footprint_avx2::<false>(band, q, f)
     }
 
     #[inline(always)]
     unsafe fn lanczos(band: &mut BandView, p: &LanczosPixel) -> bool {
-        if !x86::window_columns_fit(p.cols) {
+        if band.full.is_some() || !x86::window_columns_fit(p.cols) {
             return false;
         }
         x86::lanczos_avx2(band, p);
@@ -651,6 +673,12 @@ impl Isa for Avx2 {
 
     #[inline(always)]
     unsafe fn turbo(band: &mut BandView, p: &TurboPixel) -> bool {
+        if band.full.is_some() {
+            return false;
+        }
+        if x86::turbo4_avx2(band, p) {
+            return true;
+        }
         if !x86::window_columns_fit(p.cols) {
             return false;
         }
@@ -660,7 +688,9 @@ impl Isa for Avx2 {
 
     #[inline(always)]
     unsafe fn gaussian(band: &mut BandView, p: &GaussianPixel) -> bool {
-        p.exp == Some(super::vexp::Kind::NoFma) && x86::gaussian_avx2::<false>(band, p)
+        band.full.is_none()
+            && p.exp == Some(super::vexp::Kind::NoFma)
+            && x86::gaussian_avx2::<false>(band, p)
     }
 }
 
@@ -1175,6 +1205,181 @@ mod x86 {
         true
     }
 
+    /// [`super::Isa::square_footprint`] with the `data2` and DQ outputs
+    /// (`band.full`): the weights as in [`square_footprint_avx2`], then per
+    /// footprint row the full update ([`full_update4`]) of the one or two
+    /// 4-column windows aligned to multiples of 4 that hold its columns.
+    /// `false` (nothing done) for footprints wider than 4 columns or windows
+    /// leaving any output.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2 (and AVX-512F when `WIDE`).
+    #[inline(always)]
+    pub(super) unsafe fn square_footprint_full<const WIDE: bool>(
+        band: &mut super::BandView,
+        q: &QuadEdges,
+        f: &super::SquareFootprint,
+    ) -> bool {
+        let (nc, nr) = (f.nc, f.nr);
+        let total = nc * nr;
+        if nc == 0 || nc > 4 || total > super::FOOTPRINT_MAX || f.r0 < band.row0 {
+            return false;
+        }
+        let s = f.c0 & 3;
+        let ia = f.c0 - s;
+        let nwin = if s + nc > 4 { 2 } else { 1 };
+        let Some(full) = band.full.as_ref() else {
+            return false;
+        };
+        let mut len = band.img.len().min(band.wht.len());
+        if let Some(c) = band.ctx.as_deref() {
+            len = len.min(c.len());
+        }
+        if let Some(d) = full.dq.as_deref() {
+            len = len.min(d.len());
+        }
+        for &(_, l) in full.img2 {
+            len = len.min(l);
+        }
+        if (f.r0 + nr - 1 - band.row0) * band.nx_o + ia + 4 * nwin > len {
+            return false;
+        }
+        let sx0 = _mm256_set1_pd(f.sx0);
+        let sy0 = _mm256_set1_pd(f.sy0);
+        let wq = _mm256_set1_pd(f.wq);
+        let iota = _mm_set_epi32(3, 2, 1, 0);
+        // lanes t of window w whose footprint column offset 4w + t - s lies in [0, nc)
+        if total <= 4 && 4 % nc == 0 {
+            // one chunk: its weights stay in a register
+            let dow4 = footprint_chunk::<WIDE>(q, f, 0, sx0, sy0, wq);
+            for w in 0..nwin {
+                let m = window4_lane_mask(iota, w, s, nc);
+                for r in 0..nr {
+                    // lane t takes chunk lane r * nc + 4w + t - s (mod 4; masked)
+                    let idx =
+                        _mm_add_epi32(iota, _mm_set1_epi32((r * nc + 4 * w) as i32 - s as i32));
+                    let moved = _mm_permutevar_ps(dow4, idx);
+                    full_update4(band, f.r0 + r, ia + 4 * w, _mm_and_ps(moved, m));
+                }
+            }
+            return true;
+        }
+        // weights of footprint pixel k at buf[8 + k]; zeros around
+        let mut buf = [0.0f32; super::FOOTPRINT_MAX + 24];
+        let mut k = 0;
+        while k < total {
+            _mm_storeu_ps(
+                buf.as_mut_ptr().add(8 + k),
+                footprint_chunk::<WIDE>(q, f, k, sx0, sy0, wq),
+            );
+            k += 4;
+        }
+        for w in 0..nwin {
+            let m = window4_lane_mask(iota, w, s, nc);
+            for r in 0..nr {
+                // SAFETY: 4 <= 8 + r * nc + 4w - s and the 4 floats end
+                // before 8 + total + 8 <= buf.len().
+                let v = _mm_loadu_ps(buf.as_ptr().add(8 + r * nc + 4 * w - s));
+                full_update4(band, f.r0 + r, ia + 4 * w, _mm_and_ps(v, m));
+            }
+        }
+        true
+    }
+
+    /// The f32 lane mask of 4-column window `w` (lanes `t`) whose footprint
+    /// column offset `4w + t - s` lies in `[0, nc)`.
+    #[inline(always)]
+    unsafe fn window4_lane_mask(iota: __m128i, w: usize, s: usize, nc: usize) -> __m128 {
+        let off = _mm_add_epi32(iota, _mm_set1_epi32(4 * w as i32 - s as i32));
+        _mm_castsi128_ps(_mm_and_si128(
+            _mm_cmpgt_epi32(off, _mm_set1_epi32(-1)),
+            _mm_cmpgt_epi32(_mm_set1_epi32(nc as i32), off),
+        ))
+    }
+
+    /// `v` unchanged, through an empty `asm` block the compiler cannot see
+    /// through: keeps "store(blend(load(p), x))" a full-width store instead
+    /// of a masked one (slow on AMD, and it defeats store-to-load
+    /// forwarding for the next input pixel).
+    #[inline(always)]
+    unsafe fn opaque4(mut v: __m128) -> __m128 {
+        // SAFETY: empty asm; the register is passed through unchanged.
+        std::arch::asm!("/* {0} */", inout(xmm_reg) v, options(pure, nomem, nostack, preserves_flags));
+        v
+    }
+
+    /// The update rule with `data2` and DQ (`BandSink::update` of the parent
+    /// module) on the 4 output pixels from column `col` of output row `row`
+    /// with weights `dow` (0: pixel untouched): science and weight in single
+    /// precision, each `img2` as `f32((t vc^2 + dow^2 v) / s^2)` in double
+    /// precision (`v` the input's value; the first contribution copies `v`),
+    /// DQ overwritten by the first contribution and OR-ed afterwards, the
+    /// context bit where `dow > 0`. Lanes are selected, never branched on.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; the 4 pixels must lie inside every output
+    /// of the band (`band.full` present).
+    #[inline(always)]
+    unsafe fn full_update4(band: &mut super::BandView, row: usize, col: usize, dow: __m128) {
+        let o = (row - band.row0) * band.nx_o + col;
+        let zero = _mm_setzero_ps();
+        let dv = _mm_set1_ps(band.d);
+        let pw = band.wht.as_mut_ptr().add(o);
+        let pi = band.img.as_mut_ptr().add(o);
+        let vc = _mm_loadu_ps(pw);
+        let im = _mm_loadu_ps(pi);
+        let s = _mm_add_ps(vc, dow);
+        let num = _mm_add_ps(_mm_mul_ps(im, vc), _mm_mul_ps(dow, dv));
+        let first = _mm_cmpeq_ps(vc, zero);
+        let new_im = _mm_blendv_ps(_mm_div_ps(num, s), dv, first);
+        let live = _mm_cmpneq_ps(dow, zero);
+        // full-width stores (see `update_window`: no masked stores)
+        _mm_storeu_ps(pi, opaque4(_mm_blendv_ps(im, new_im, live)));
+        _mm_storeu_ps(pw, opaque4(_mm_blendv_ps(vc, s, live)));
+        if let Some(c) = band.ctx.as_deref_mut() {
+            let pc = c.as_mut_ptr().add(o) as *mut __m128i;
+            let pos = _mm_castps_si128(_mm_cmpgt_ps(dow, zero));
+            let cv = _mm_loadu_si128(pc);
+            let cm = _mm_set1_epi32(band.ctx_mask);
+            let out = _mm_castps_si128(opaque4(_mm_castsi128_ps(_mm_or_si128(
+                cv,
+                _mm_and_si128(pos, cm),
+            ))));
+            _mm_storeu_si128(pc, out);
+        }
+        let Some(full) = band.full.as_mut() else {
+            return;
+        };
+        // masks and factors in double precision
+        let firstd = _mm256_cmp_pd::<_CMP_EQ_OQ>(_mm256_cvtps_pd(vc), _mm256_setzero_pd());
+        let vc2 = _mm256_cvtps_pd(_mm_mul_ps(vc, vc));
+        let dow2 = _mm256_cvtps_pd(_mm_mul_ps(dow, dow));
+        let sd = _mm256_cvtps_pd(s);
+        let s2 = _mm256_mul_pd(sd, sd);
+        for (k, &(p2, _)) in full.img2.iter().enumerate() {
+            let v = full.d2.get(k).copied().unwrap_or(0.0);
+            let vd = _mm256_set1_pd(v as f64);
+            let pt = p2.add(o);
+            let t = _mm_loadu_ps(pt);
+            let td = _mm256_cvtps_pd(t);
+            let q2 = _mm256_div_pd(
+                _mm256_add_pd(_mm256_mul_pd(td, vc2), _mm256_mul_pd(dow2, vd)),
+                s2,
+            );
+            let new_t = _mm256_cvtpd_ps(_mm256_blendv_pd(q2, vd, firstd));
+            _mm_storeu_ps(pt, opaque4(_mm_blendv_ps(t, new_t, live)));
+        }
+        if let Some(dq) = full.dq.as_deref_mut() {
+            let pq = dq.as_mut_ptr().add(o) as *mut __m128i;
+            let old = _mm_loadu_si128(pq);
+            let din = _mm_set1_epi32(full.dq_in as i32);
+            let firsti = _mm_castps_si128(first);
+            let new = _mm_blendv_epi8(_mm_or_si128(old, din), din, firsti);
+            let out = _mm_blendv_epi8(old, new, _mm_castps_si128(live));
+            _mm_storeu_si128(pq, _mm_castps_si128(opaque4(_mm_castsi128_ps(out))));
+        }
+    }
+
     /// The Lanczos kernel on 8-column windows ([`windows`]): per window the
     /// table values of the columns (`nint` of the scaled offset, gathered
     /// from the table), per row the weights `f32(L[kx] * L[ky] * w)`. Lanes
@@ -1291,6 +1496,69 @@ mod x86 {
             let g = _mm256_cvtpd_ps(_mm256_mul_pd(es, e));
             let dow = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(g), wd));
             let dow8 = _mm256_castps128_ps256(dow);
+            for w in 0..nwin {
+                let idx = _mm256_add_epi32(iota, _mm256_set1_epi32(8 * w as i32 - s as i32));
+                let moved = _mm256_permutevar8x32_ps(dow8, idx);
+                let m = _mm256_castsi256_ps(window_lane_mask(iota, w, s, nc));
+                footprint_row_update(band, jj, ia + 8 * w, _mm256_and_ps(moved, m), dv, cm);
+            }
+        }
+        true
+    }
+
+    /// The turbo kernel for footprints up to 4 columns wide: the x overlaps
+    /// of columns `ilo..ilo + 4` once (as in [`turbo_avx2`]), per output row
+    /// the y overlap and the weights `f32(dx * dy * scale * w)` where both
+    /// overlaps are `> 0` (0 elsewhere), placed into the one or two 8-column
+    /// windows holding the row's columns. `false` (nothing done) when the
+    /// footprint is wider or a window would leave the band.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[inline(always)]
+    pub(super) unsafe fn turbo4_avx2(band: &mut super::BandView, p: &super::TurboPixel) -> bool {
+        let ((ilo, ihi), (rlo, rhi)) = (p.cols, p.rows);
+        let nc = ihi + 1 - ilo;
+        if nc > 4 || !window_columns_fit(p.cols) || rlo < band.row0 {
+            return false;
+        }
+        let s = ilo & 7;
+        let ia = ilo - s;
+        let nwin = if s + nc > 8 { 2 } else { 1 };
+        let len = band.img.len().min(band.wht.len());
+        let len = match band.ctx.as_deref() {
+            Some(x) => len.min(x.len()),
+            None => len,
+        };
+        if (rhi - band.row0) * band.nx_o + ia + 8 * nwin > len {
+            return false;
+        }
+        let half = _mm256_set1_pd(0.5);
+        let cols = _mm256_add_pd(
+            _mm256_set1_pd(ilo as f64),
+            _mm256_set_pd(3.0, 2.0, 1.0, 0.0),
+        );
+        let dx = _mm256_sub_pd(
+            _mm256_min_pd(_mm256_set1_pd(p.x + p.pfo), _mm256_add_pd(cols, half)),
+            _mm256_max_pd(_mm256_set1_pd(p.x - p.pfo), _mm256_sub_pd(cols, half)),
+        );
+        let live = _mm256_cmp_pd::<_CMP_GT_OQ>(dx, _mm256_setzero_pd());
+        let (scale, wd) = (_mm256_set1_pd(p.scale), _mm256_set1_pd(p.wd));
+        let iota = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+        let dv = _mm256_set1_ps(band.d);
+        let cm = _mm256_set1_epi32(band.ctx_mask);
+        let (y_hi, y_lo) = (p.y + p.pfo, p.y - p.pfo);
+        for jj in rlo..=rhi {
+            let fjj = jj as f64;
+            let dy = y_hi.min(fjj + 0.5) - y_lo.max(fjj - 0.5);
+            if dy <= 0.0 || dy.is_nan() {
+                continue;
+            }
+            let w = _mm256_mul_pd(
+                _mm256_mul_pd(_mm256_mul_pd(dx, _mm256_set1_pd(dy)), scale),
+                wd,
+            );
+            let dow8 = _mm256_castps128_ps256(_mm256_cvtpd_ps(_mm256_and_pd(w, live)));
             for w in 0..nwin {
                 let idx = _mm256_add_epi32(iota, _mm256_set1_epi32(8 * w as i32 - s as i32));
                 let moved = _mm256_permutevar8x32_ps(dow8, idx);
