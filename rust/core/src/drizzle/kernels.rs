@@ -56,6 +56,20 @@ pub(crate) trait KernelImpl: Sync {
     /// The Gaussian kernel (the only one with an AVX2 + FMA path).
     const IS_GAUSSIAN: bool = false;
 
+    /// A conservative y interval containing [`KernelImpl::y_extent`] of every
+    /// pixel `first..=last` of input row `j`, all of which are `Some`; `None`
+    /// when not available (the pre-pass then takes the pixels one by one).
+    #[inline(always)]
+    fn block_extent(
+        &self,
+        _pixmap: &PixmapRef,
+        _j: usize,
+        _first: usize,
+        _last: usize,
+    ) -> Option<(f64, f64)> {
+        None
+    }
+
     /// `Some(e)` when [`KernelImpl::y_extent`] is the centre's `y -+ e`
     /// (`None` outside the C `int` range): the pre-pass then reads the map
     /// row directly.
@@ -217,6 +231,40 @@ impl KernelImpl for Square {
             return neighbourhood_extent(c(i - 1), c(i), c(i + 1));
         }
         self.exact_extent(pixmap, i, j, out_nx, out_ny)
+    }
+
+    /// Interior pixels (see [`Square::y_extent`]) whose neighbourhoods are
+    /// all finite: the y range of map rows `j-1..=j+1`, columns
+    /// `first-1..=last+1`, widened by `1e-9 (1 + 2 max(|lo|, |hi|))`, which is
+    /// at least each pixel's margin (its lo/hi lie between the range's), so
+    /// every pixel's (rounded) extent lies inside.
+    #[inline(always)]
+    fn block_extent(
+        &self,
+        pixmap: &PixmapRef,
+        j: usize,
+        first: usize,
+        last: usize,
+    ) -> Option<(f64, f64)> {
+        if !self.cheap_extent_applies(pixmap, j) || first < 1 || last + 3 > pixmap.nx {
+            return None;
+        }
+        let (mut lo, mut hi, mut fin) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
+        for jj in j - 1..=j + 1 {
+            let row = pixmap.row(jj).get(2 * (first - 1)..2 * (last + 2))?;
+            for p in row.chunks_exact(2) {
+                let y = p[1];
+                lo = if y < lo { y } else { lo };
+                hi = if y > hi { y } else { hi };
+                // x * 0 is 0 for finite x and NaN for infinite or NaN x
+                fin += y * 0.0;
+            }
+        }
+        if fin != 0.0 {
+            return None;
+        }
+        let margin = 1e-9 * (1.0 + 2.0 * lo.abs().max(hi.abs()));
+        Some((lo - margin, hi + margin))
     }
 
     /// [`Square::y_extent`] with a sliding window over the columns.

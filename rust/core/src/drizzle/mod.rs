@@ -434,6 +434,12 @@ struct Band<'o> {
 /// Input pixels per band-range block of the pre-pass.
 const PREPASS_BLOCK: usize = 8;
 
+/// [`PREPASS_BLOCK`] of the square kernel's block extents.
+const SQUARE_BLOCK: usize = 16;
+
+/// [`PREPASS_BLOCK`] of the centre-based kernels (a multiple of 8).
+const CENTER_BLOCK: usize = 32;
+
 /// One input row of the pre-pass.
 struct PrepassRow<'p, K> {
     prepared: &'p K,
@@ -457,9 +463,53 @@ impl<K: KernelImpl> PrepassRow<'_, K> {
                 .unwrap_or(&[]);
             return prepass_center_row::<AVX2>(self.bands, i0, xy, e);
         }
+        if K::IS_SQUARE {
+            return self.blockwise(lo, hi);
+        }
         self.prepared
             .row_extents(self.pixmap, self.j, self.cols, self.out, lo, hi);
         prepass_row(self.bands, self.cols.0, lo, hi)
+    }
+
+    /// [`prepass_row`] block by block: a block whose
+    /// [`KernelImpl::block_extent`] lies inside the output rows (so every
+    /// pixel touches the output) takes that interval, the others their
+    /// pixels' extents. The runs may grow by the block extents' slack, the
+    /// count is the same.
+    #[inline(always)]
+    fn blockwise(&self, lo: &mut [f64], hi: &mut [f64]) -> (Vec<Run>, usize) {
+        let (i0, i1) = self.cols;
+        let mut runs = BlockRuns::new(self.bands, i0);
+        let mut invalid = 0usize;
+        let mut first = i0;
+        while first <= i1 {
+            let last = (first + SQUARE_BLOCK - 1).min(i1);
+            let n = last - first + 1;
+            if let Some((blo, bhi)) = self.prepared.block_extent(self.pixmap, self.j, first, last) {
+                if blo >= 0.0 && bhi <= self.bands.ymax {
+                    runs.push(blo, bhi, n);
+                    first = last + 1;
+                    continue;
+                }
+            }
+            let (Some(l), Some(h)) = (lo.get_mut(..n), hi.get_mut(..n)) else {
+                break;
+            };
+            self.prepared
+                .row_extents(self.pixmap, self.j, (first, last), self.out, l, h);
+            let (mut blo, mut bhi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for (&a, &b) in l.iter().zip(h.iter()) {
+                let ok = self.bands.touches(a, b);
+                invalid += usize::from(!ok);
+                let a = if ok { a } else { f64::INFINITY };
+                let b = if ok { b } else { f64::NEG_INFINITY };
+                blo = if a < blo { a } else { blo };
+                bhi = if b > bhi { b } else { bhi };
+            }
+            runs.push(blo, bhi, n);
+            first = last + 1;
+        }
+        (runs.finish(), invalid)
     }
 
     /// [`PrepassRow::run`] compiled for the best instruction set of this CPU.
@@ -527,16 +577,22 @@ fn prepass_center_row<const AVX2: bool>(
 ) -> (Vec<Run>, usize) {
     let mut invalid = 0usize;
     let mut runs = BlockRuns::new(bands, i0);
-    for blk in xy.chunks(2 * PREPASS_BLOCK) {
+    for blk in xy.chunks(2 * CENTER_BLOCK) {
         #[cfg(target_arch = "x86_64")]
-        if AVX2 {
-            if let Ok(b) = <&[f64; 2 * PREPASS_BLOCK]>::try_from(blk) {
+        if AVX2 && blk.len() == 2 * CENTER_BLOCK {
+            let (mut blo, mut bhi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for part in blk.chunks_exact(16) {
+                let Ok(b) = <&[f64; 16]>::try_from(part) else {
+                    break;
+                };
                 // SAFETY: the caller is compiled with AVX2 (checked at run time).
-                let (blo, bhi, bad) = unsafe { simd::center_block(b, e, bands.ymax) };
+                let (l, h, bad) = unsafe { simd::center_block(b, e, bands.ymax) };
                 invalid += bad;
-                runs.push(blo, bhi, PREPASS_BLOCK);
-                continue;
+                blo = blo.min(l);
+                bhi = bhi.max(h);
             }
+            runs.push(blo, bhi, CENTER_BLOCK);
+            continue;
         }
         let (mut blo, mut bhi) = (f64::INFINITY, f64::NEG_INFINITY);
         for p in blk.chunks_exact(2) {
@@ -915,18 +971,10 @@ fn run_bands<K: KernelImpl>(
                 accumulate_dispatch::<K, false>(prepared, inp, band, ctx_mask, nx_o, ny_o, &bands)
             };
             if let Some(fill) = params.fill {
-                for (s, w) in band.img.iter_mut().zip(band.wht.iter()) {
-                    if *w == 0.0 {
-                        *s = fill;
-                    }
-                }
+                fill_unweighted(band.img, band.wht, fill);
                 if let Some(fill2) = params.fill2 {
                     for o in band.img2.iter_mut() {
-                        for (s, w) in o.iter_mut().zip(band.wht.iter()) {
-                            if *w == 0.0 {
-                                *s = fill2;
-                            }
-                        }
+                        fill_unweighted(o, band.wht, fill2);
                     }
                 }
             }
@@ -934,6 +982,28 @@ fn run_bands<K: KernelImpl>(
         })
         .sum();
     invalid_total + invalid_bands
+}
+
+/// `out[k] = fill` wherever `wht[k] == 0` (spec 7). Blocks of 32 weights
+/// without a zero, the usual case, are passed over after one vector test,
+/// reading only the weights.
+fn fill_unweighted(out: &mut [f32], wht: &[f32], fill: f32) {
+    const B: usize = 32;
+    let mut oc = out.chunks_mut(B);
+    for w in wht.chunks(B) {
+        let Some(o) = oc.next() else {
+            break;
+        };
+        // an or-reduction of the comparisons (vectorised; no early exit)
+        let any_zero = w.iter().fold(false, |a, &v| a | (v == 0.0));
+        if any_zero {
+            for (s, &v) in o.iter_mut().zip(w) {
+                if v == 0.0 {
+                    *s = fill;
+                }
+            }
+        }
+    }
 }
 
 /// The outputs of one band and the values of one input pixel: applies the
