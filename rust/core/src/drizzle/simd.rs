@@ -1484,6 +1484,15 @@ mod x86 {
         let iota = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
         let dv = _mm256_set1_ps(band.d);
         let cm = _mm256_set1_epi32(band.ctx_mask);
+        // per window: the lane moves and the mask of the footprint's columns
+        let idx = [
+            _mm256_add_epi32(iota, _mm256_set1_epi32(-(s as i32))),
+            _mm256_add_epi32(iota, _mm256_set1_epi32(8 - s as i32)),
+        ];
+        let m = [
+            _mm256_castsi256_ps(window_lane_mask(iota, 0, s, nc)),
+            _mm256_castsi256_ps(window_lane_mask(iota, 1, s, nc)),
+        ];
         for jj in rlo..=rhi {
             let ddy = p.y - jj as f64;
             let r2 = _mm256_add_pd(dx2, _mm256_set1_pd(ddy * ddy));
@@ -1497,10 +1506,8 @@ mod x86 {
             let dow = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_cvtps_pd(g), wd));
             let dow8 = _mm256_castps128_ps256(dow);
             for w in 0..nwin {
-                let idx = _mm256_add_epi32(iota, _mm256_set1_epi32(8 * w as i32 - s as i32));
-                let moved = _mm256_permutevar8x32_ps(dow8, idx);
-                let m = _mm256_castsi256_ps(window_lane_mask(iota, w, s, nc));
-                footprint_row_update(band, jj, ia + 8 * w, _mm256_and_ps(moved, m), dv, cm);
+                let moved = _mm256_permutevar8x32_ps(dow8, idx[w]);
+                footprint_row_update(band, jj, ia + 8 * w, _mm256_and_ps(moved, m[w]), dv, cm);
             }
         }
         true
@@ -1548,6 +1555,15 @@ mod x86 {
         let dv = _mm256_set1_ps(band.d);
         let cm = _mm256_set1_epi32(band.ctx_mask);
         let (y_hi, y_lo) = (p.y + p.pfo, p.y - p.pfo);
+        // per window: the lane moves and the mask of the footprint's columns
+        let idx = [
+            _mm256_add_epi32(iota, _mm256_set1_epi32(-(s as i32))),
+            _mm256_add_epi32(iota, _mm256_set1_epi32(8 - s as i32)),
+        ];
+        let m = [
+            _mm256_castsi256_ps(window_lane_mask(iota, 0, s, nc)),
+            _mm256_castsi256_ps(window_lane_mask(iota, 1, s, nc)),
+        ];
         for jj in rlo..=rhi {
             let fjj = jj as f64;
             let dy = y_hi.min(fjj + 0.5) - y_lo.max(fjj - 0.5);
@@ -1560,10 +1576,8 @@ mod x86 {
             );
             let dow8 = _mm256_castps128_ps256(_mm256_cvtpd_ps(_mm256_and_pd(w, live)));
             for w in 0..nwin {
-                let idx = _mm256_add_epi32(iota, _mm256_set1_epi32(8 * w as i32 - s as i32));
-                let moved = _mm256_permutevar8x32_ps(dow8, idx);
-                let m = _mm256_castsi256_ps(window_lane_mask(iota, w, s, nc));
-                footprint_row_update(band, jj, ia + 8 * w, _mm256_and_ps(moved, m), dv, cm);
+                let moved = _mm256_permutevar8x32_ps(dow8, idx[w]);
+                footprint_row_update(band, jj, ia + 8 * w, _mm256_and_ps(moved, m[w]), dv, cm);
             }
         }
         true
