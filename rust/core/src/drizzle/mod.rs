@@ -1152,62 +1152,51 @@ fn accumulate_dispatch<K: KernelImpl, const FULL: bool>(
     }
 }
 
-/// [`accumulate`] with AVX2 code generation and lanes.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn accumulate_avx2<K: KernelImpl, const FULL: bool>(
-    prepared: &K,
-    inp: &InputSet,
-    band: &mut Band,
-    ctx_mask: i32,
-    nx_o: usize,
-    ny_o: usize,
-    bands: &BandMap,
-) -> usize {
-    accumulate::<K, FULL, simd::Avx2>(prepared, inp, band, ctx_mask, nx_o, ny_o, bands)
+/// `$name`: [`accumulate`] compiled with the target features `$features`
+/// and the instruction set `$isa` (see the call sites for what each adds).
+macro_rules! accumulate_with {
+    ($(#[$doc:meta])* $name:ident, $features:literal, $isa:ty) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU must support ", $features, ".")]
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        unsafe fn $name<K: KernelImpl, const FULL: bool>(
+            prepared: &K,
+            inp: &InputSet,
+            band: &mut Band,
+            ctx_mask: i32,
+            nx_o: usize,
+            ny_o: usize,
+            bands: &BandMap,
+        ) -> usize {
+            accumulate::<K, FULL, $isa>(prepared, inp, band, ctx_mask, nx_o, ny_o, bands)
+        }
+    };
 }
 
-/// [`accumulate`] with AVX-512 overlap areas (square kernel only: the other
-/// kernels gain nothing from it).
-///
-/// # Safety
-/// The CPU must support AVX2 and AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,avx512f")]
-unsafe fn accumulate_avx512<K: KernelImpl, const FULL: bool>(
-    prepared: &K,
-    inp: &InputSet,
-    band: &mut Band,
-    ctx_mask: i32,
-    nx_o: usize,
-    ny_o: usize,
-    bands: &BandMap,
-) -> usize {
-    accumulate::<K, FULL, simd::Avx512>(prepared, inp, band, ctx_mask, nx_o, ny_o, bands)
-}
-
-/// [`accumulate`] with AVX2 and FMA code generation (Gaussian kernel: the
-/// vector `exp` replaying glibc's FMA build). Rust never contracts `a * b +
-/// c` on its own, so enabling FMA changes no other operation.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn accumulate_avx2_fma<K: KernelImpl, const FULL: bool>(
-    prepared: &K,
-    inp: &InputSet,
-    band: &mut Band,
-    ctx_mask: i32,
-    nx_o: usize,
-    ny_o: usize,
-    bands: &BandMap,
-) -> usize {
-    accumulate::<K, FULL, simd::Avx2Fma>(prepared, inp, band, ctx_mask, nx_o, ny_o, bands)
-}
+accumulate_with!(
+    /// [`accumulate`] with AVX2 code generation and lanes.
+    accumulate_avx2,
+    "avx2",
+    simd::Avx2
+);
+accumulate_with!(
+    /// [`accumulate`] with AVX-512 overlap areas (square kernel only: the
+    /// other kernels gain nothing from it).
+    accumulate_avx512,
+    "avx2,avx512f",
+    simd::Avx512
+);
+accumulate_with!(
+    /// [`accumulate`] with AVX2 and FMA code generation (Gaussian kernel: the
+    /// vector `exp` replaying glibc's FMA build). Rust never contracts
+    /// `a * b + c` on its own, so enabling FMA changes no other operation.
+    accumulate_avx2_fma,
+    "avx2,fma",
+    simd::Avx2Fma
+);
 
 /// Accumulate every contribution landing in `band`, in reference order.
 /// `FULL` selects the data2 + DQ variant (same geometry). Returns the number

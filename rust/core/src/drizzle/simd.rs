@@ -479,120 +479,6 @@ impl Isa for Baseline {
     }
 }
 
-/// [`Avx2`] with the square kernel's overlap areas on 8 lanes (AVX-512F).
-#[cfg(target_arch = "x86_64")]
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Avx512;
-
-#[cfg(target_arch = "x86_64")]
-impl Isa for Avx512 {
-    #[inline(always)]
-    unsafe fn quad_areas(
-        q: &QuadEdges,
-        sx0: f64,
-        sy0: f64,
-        dc: &[i32; 4],
-        dr: &[i32; 4],
-    ) -> [f64; 4] {
-        Avx2::quad_areas(q, sx0, sy0, dc, dr)
-    }
-
-    #[inline(always)]
-    unsafe fn interior_quad(
-        r0: &[f64; 6],
-        r1: &[f64; 6],
-        r2: &[f64; 6],
-        w: &CornerWeights,
-    ) -> Option<QuadInfo> {
-        Avx2::interior_quad(r0, r1, r2, w)
-    }
-
-    #[inline(always)]
-    unsafe fn quad_edges(x: &[f64; 4], y: &[f64; 4]) -> QuadEdges {
-        Avx2::quad_edges(x, y)
-    }
-
-    #[inline(always)]
-    unsafe fn square_footprint(band: &mut BandView, q: &QuadEdges, f: &SquareFootprint) -> bool {
-        if band.full.is_some() {
-            return x86::square_footprint_full::<true>(band, q, f);
-        }
-        x86::square_footprint_avx2::<true>(band, q, f)
-    }
-
-    #[inline(always)]
-    unsafe fn lanczos(band: &mut BandView, p: &LanczosPixel) -> bool {
-        Avx2::lanczos(band, p)
-    }
-
-    #[inline(always)]
-    unsafe fn turbo(band: &mut BandView, p: &TurboPixel) -> bool {
-        Avx2::turbo(band, p)
-    }
-
-    #[inline(always)]
-    unsafe fn gaussian(band: &mut BandView, p: &GaussianPixel) -> bool {
-        Avx2::gaussian(band, p)
-    }
-}
-
-/// [`Avx2`] with the Gaussian kernel's vector `exp` replaying glibc's FMA
-/// build ([`super::vexp::exp4_fma`]); needs AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Avx2Fma;
-
-#[cfg(target_arch = "x86_64")]
-impl Isa for Avx2Fma {
-    #[inline(always)]
-    unsafe fn quad_areas(
-        q: &QuadEdges,
-        sx0: f64,
-        sy0: f64,
-        dc: &[i32; 4],
-        dr: &[i32; 4],
-    ) -> [f64; 4] {
-        Avx2::quad_areas(q, sx0, sy0, dc, dr)
-    }
-
-    #[inline(always)]
-    unsafe fn interior_quad(
-        r0: &[f64; 6],
-        r1: &[f64; 6],
-        r2: &[f64; 6],
-        w: &CornerWeights,
-    ) -> Option<QuadInfo> {
-        Avx2::interior_quad(r0, r1, r2, w)
-    }
-
-    #[inline(always)]
-    unsafe fn quad_edges(x: &[f64; 4], y: &[f64; 4]) -> QuadEdges {
-        Avx2::quad_edges(x, y)
-    }
-
-    #[inline(always)]
-    unsafe fn square_footprint(band: &mut BandView, q: &QuadEdges, f: &SquareFootprint) -> bool {
-        Avx2::square_footprint(band, q, f)
-    }
-
-    #[inline(always)]
-    unsafe fn lanczos(band: &mut BandView, p: &LanczosPixel) -> bool {
-        Avx2::lanczos(band, p)
-    }
-
-    #[inline(always)]
-    unsafe fn turbo(band: &mut BandView, p: &TurboPixel) -> bool {
-        Avx2::turbo(band, p)
-    }
-
-    #[inline(always)]
-    unsafe fn gaussian(band: &mut BandView, p: &GaussianPixel) -> bool {
-        band.full.is_none()
-            && p.exp == Some(super::vexp::Kind::Fma)
-            && x86::gaussian_avx2::<true>(band, p)
-    }
-}
-
 /// Tests set this to keep the AVX-512 code out on a machine that has it.
 #[cfg(test)]
 pub(crate) static FORCE_NO_AVX512: std::sync::atomic::AtomicBool =
@@ -621,13 +507,26 @@ pub(crate) fn cpu_has_avx512() -> bool {
     }
 }
 
-/// `f64x4` lanes with AVX2 (x86-64 only).
+/// The x86-64 vector code: `f64x4` lanes with AVX2; with `WIDE` the square
+/// kernel's overlap areas on 8 lanes (AVX-512F), with `FMA` the Gaussian
+/// kernel's `exp` replaying glibc's FMA build (AVX2 + FMA). Everything else
+/// is the same code for the three instances.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Avx2;
+pub(crate) struct X86<const WIDE: bool, const FMA: bool>;
+
+/// AVX2 only.
+#[cfg(target_arch = "x86_64")]
+pub(crate) type Avx2 = X86<false, false>;
+/// AVX2 and the AVX-512 overlap areas (square kernel).
+#[cfg(target_arch = "x86_64")]
+pub(crate) type Avx512 = X86<true, false>;
+/// AVX2 and the FMA `exp` (Gaussian kernel).
+#[cfg(target_arch = "x86_64")]
+pub(crate) type Avx2Fma = X86<false, true>;
 
 #[cfg(target_arch = "x86_64")]
-impl Isa for Avx2 {
+impl<const WIDE: bool, const FMA: bool> Isa for X86<WIDE, FMA> {
     #[inline(always)]
     unsafe fn quad_areas(
         q: &QuadEdges,
@@ -657,9 +556,9 @@ impl Isa for Avx2 {
     #[inline(always)]
     unsafe fn square_footprint(band: &mut BandView, q: &QuadEdges, f: &SquareFootprint) -> bool {
         if band.full.is_some() {
-            return x86::square_footprint_full::<false>(band, q, f);
+            return x86::square_footprint_full::<WIDE>(band, q, f);
         }
-        x86::square_footprint_avx2::<false>(band, q, f)
+        x86::square_footprint_avx2::<WIDE>(band, q, f)
     }
 
     #[inline(always)]
@@ -688,9 +587,9 @@ impl Isa for Avx2 {
 
     #[inline(always)]
     unsafe fn gaussian(band: &mut BandView, p: &GaussianPixel) -> bool {
-        band.full.is_none()
-            && p.exp == Some(super::vexp::Kind::NoFma)
-            && x86::gaussian_avx2::<false>(band, p)
+        use super::vexp::Kind;
+        let kind = if FMA { Kind::Fma } else { Kind::NoFma };
+        band.full.is_none() && p.exp == Some(kind) && x86::gaussian_avx2::<FMA>(band, p)
     }
 }
 
