@@ -445,6 +445,19 @@ class Drizzle:
         nmiss, nskip : int
             Input pixels of the box that did not take part, and input rows of
             the box that were not visited.
+
+        Notes
+        -----
+        Deliberate differences from ``drizzle.resample.Drizzle.add_image``:
+
+        * when the pixel map puts the whole input box strictly inside the
+          output, every input pixel is visited (the reference inverts the
+          clipped box with a golden-section search that can drop pixels of
+          strongly sheared maps); inputs that straddle the output boundary
+          are scanned exactly like the reference;
+        * pixel-map coordinates beyond the C ``int`` range or infinite drop
+          the pixels they touch, like NaN; a NaN ``pixfrac`` raises;
+        * ``nmiss``/``nskip`` count what the call really skipped.
         """
         if scale is not _DEPRECATED:
             warnings.warn(
