@@ -70,6 +70,13 @@ pub(crate) trait KernelImpl: Sync {
         None
     }
 
+    /// `Some((pfo, scale))` for the turbo kernel (the accumulation then uses
+    /// its dedicated loop, `accumulate_turbo` in the parent module).
+    #[inline(always)]
+    fn turbo_params(&self) -> Option<(f64, f64)> {
+        None
+    }
+
     /// `Some(e)` when [`KernelImpl::y_extent`] is the centre's `y -+ e`
     /// (`None` outside the C `int` range): the pre-pass then reads the map
     /// row directly.
@@ -617,6 +624,11 @@ impl Turbo {
 
 impl KernelImpl for Turbo {
     type Geom = Center;
+
+    #[inline(always)]
+    fn turbo_params(&self) -> Option<(f64, f64)> {
+        Some((self.pfo, self.scale))
+    }
 
     center_extents!(|k: &Self| k.pfo);
 

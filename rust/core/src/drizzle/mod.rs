@@ -1221,6 +1221,11 @@ unsafe fn accumulate<K: KernelImpl, const FULL: bool, S: simd::Isa>(
     if K::IS_POINT && !FULL && !simd::force_baseline() {
         return accumulate_point(inp, band, ctx_mask, nx_o, ny_o, bands);
     }
+    if let Some((pfo, scale)) = prepared.turbo_params() {
+        if !FULL && !simd::force_baseline() {
+            return accumulate_turbo::<S>(pfo, scale, inp, band, ctx_mask, nx_o, ny_o, bands);
+        }
+    }
     let row0 = band.row0;
     let single = row0 == 0 && band.nrows >= ny_o;
     let row1 = row0 + band.nrows - 1;
@@ -1286,6 +1291,120 @@ unsafe fn accumulate<K: KernelImpl, const FULL: bool, S: simd::Isa>(
                 isa: std::marker::PhantomData,
             };
             prepared.contribute::<S, _>(&geom, w, lo, hi, nx_o, &mut sink);
+        }
+    }
+    invalid
+}
+
+/// [`accumulate`] of the turbo kernel without `data2`/DQ: the same
+/// contributions, updates and count of invalid pixels as the generic loop
+/// with `kernels::Turbo` (half-width `pfo`, `scale`), with the band's output
+/// view made once per call instead of once per input pixel.
+///
+/// # Safety
+/// The CPU must support the instruction set `S`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn accumulate_turbo<S: simd::Isa>(
+    pfo: f64,
+    scale: f64,
+    inp: &InputSet,
+    band: &mut Band,
+    ctx_mask: i32,
+    nx_o: usize,
+    ny_o: usize,
+    bands: &BandMap,
+) -> usize {
+    let row0 = band.row0;
+    let row1 = row0 + band.nrows - 1;
+    let single = row0 == 0 && band.nrows >= ny_o;
+    let band_index = band.index;
+    let mut invalid = 0usize;
+    let runs = std::mem::take(&mut band.runs);
+    let nx = inp.nx;
+    let (iscale, wtscale) = (inp.iscale, inp.wtscale);
+    let mut view = simd::BandView {
+        img: &mut *band.img,
+        wht: &mut *band.wht,
+        ctx: band.ctx.as_deref_mut(),
+        row0,
+        nx_o,
+        d: 0.0,
+        ctx_mask,
+        full: None,
+    };
+    for &(j, i0, i1) in &runs {
+        let (Some(pm), Some(dr), Some(wr)) = (
+            inp.pixmap.row(j).get(2 * i0..2 * (i1 + 1)),
+            inp.data.get(j * nx + i0..=j * nx + i1),
+            inp.weight.get(j * nx + i0..=j * nx + i1),
+        ) else {
+            continue;
+        };
+        for ((xy, &dv), &wv) in pm.chunks_exact(2).zip(dr).zip(wr) {
+            let (x, y) = (xy[0], xy[1]);
+            let inr = kernels::in_c_int_range(x) && kernels::in_c_int_range(y);
+            let rows = if inr {
+                geometry::clip_range(geometry::nint(y - pfo), geometry::nint(y + pfo), ny_o)
+            } else {
+                None
+            };
+            let Some((r0, r1)) = rows else {
+                // no footprint: counted once (see `accumulate`)
+                if single {
+                    invalid += 1;
+                } else if inr {
+                    if let Some((b0, _)) = bands.of(Some((y - pfo, y + pfo))) {
+                        if b0 == band_index {
+                            invalid += 1;
+                        }
+                    }
+                }
+                continue;
+            };
+            let (lo, hi) = (r0.max(row0), r1.min(row1));
+            if lo > hi {
+                continue;
+            }
+            let Some(cols) =
+                geometry::clip_range(geometry::nint(x - pfo), geometry::nint(x + pfo), nx_o)
+            else {
+                continue;
+            };
+            let d = dv * iscale;
+            let wd = (wv * wtscale) as f64;
+            view.d = d;
+            let p = simd::TurboPixel {
+                x,
+                y,
+                pfo,
+                scale,
+                wd,
+                cols,
+                rows: (lo, hi),
+            };
+            if S::turbo(&mut view, &p) {
+                continue;
+            }
+            // the scalar kernel (`kernels::Turbo::contribute`), pixel by pixel
+            for jj in lo..=hi {
+                let fjj = jj as f64;
+                let dy = (y + pfo).min(fjj + 0.5) - (y - pfo).max(fjj - 0.5);
+                for ii in cols.0..=cols.1 {
+                    let fii = ii as f64;
+                    let dx = (x + pfo).min(fii + 0.5) - (x - pfo).max(fii - 0.5);
+                    if dx > 0.0 && dy > 0.0 {
+                        let dow = [(dx * dy * scale * wd) as f32];
+                        let o = (jj - row0) * nx_o + ii;
+                        let ctx = view.ctx.as_deref_mut().and_then(|c| c.get_mut(o..=o));
+                        if let (Some(im), Some(wt)) =
+                            (view.img.get_mut(o..=o), view.wht.get_mut(o..=o))
+                        {
+                            simd::update_segment_scalar(im, wt, ctx, &dow, d, ctx_mask);
+                        }
+                    }
+                }
+            }
         }
     }
     invalid
