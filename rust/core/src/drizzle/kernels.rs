@@ -70,6 +70,25 @@ pub(crate) trait KernelImpl: Sync {
         None
     }
 
+    /// The contributions of one input pixel straight to a band's science,
+    /// weight and context outputs (value `view.d`), when the kernel has such
+    /// a vector path and it applies; `false` (nothing done) otherwise, and
+    /// [`KernelImpl::contribute`] follows.
+    ///
+    /// # Safety
+    /// The CPU must support the instruction set `S`.
+    #[inline(always)]
+    unsafe fn contribute_view<S: Isa>(
+        &self,
+        _geom: &Self::Geom,
+        _w: f32,
+        _band_lo: usize,
+        _band_hi: usize,
+        _view: &mut BandView,
+    ) -> bool {
+        false
+    }
+
     /// `Some((pfo, scale))` for the turbo kernel (the accumulation then uses
     /// its dedicated loop, `accumulate_turbo` in the parent module).
     #[inline(always)]
@@ -185,6 +204,39 @@ impl Square {
 impl KernelImpl for Square {
     type Geom = SquareGeom;
     const IS_SQUARE: bool = true;
+
+    /// The vector footprint path of [`Square::contribute`] (exact shifts,
+    /// footprints up to 8 columns), on the band view.
+    #[inline(always)]
+    unsafe fn contribute_view<S: Isa>(
+        &self,
+        g: &SquareGeom,
+        w: f32,
+        band_lo: usize,
+        band_hi: usize,
+        view: &mut BandView,
+    ) -> bool {
+        let (c0, c1) = g.cols;
+        let nc = c1 - c0 + 1;
+        if !g.exact || nc > 8 || nc * (band_hi - band_lo + 1) > FOOTPRINT_MAX {
+            return false;
+        }
+        // SAFETY: the caller guarantees support for `S`.
+        let q = unsafe { S::quad_edges(&g.x, &g.y) };
+        // keeps the edge constants in memory (broadcast loads), see `contribute`
+        let q = std::hint::black_box(&q);
+        let f = SquareFootprint {
+            sx0: 0.5 - c0 as f64,
+            sy0: 0.5 - band_lo as f64,
+            c0,
+            r0: band_lo,
+            nc,
+            nr: band_hi - band_lo + 1,
+            wq: w as f64 / g.jaco,
+        };
+        // SAFETY: the caller guarantees support for `S`.
+        unsafe { S::square_footprint(view, q, &f) }
+    }
 
     #[inline(always)]
     unsafe fn geometry<S: Isa>(

@@ -1241,6 +1241,18 @@ unsafe fn accumulate<K: KernelImpl, const FULL: bool, S: simd::Isa>(
         .iter_mut()
         .map(|o| (o.as_mut_ptr(), o.len()))
         .collect();
+    // the science/weight/context view of the band, made once (per pixel
+    // only its value `d` changes); the sink below reborrows it
+    let mut view = simd::BandView {
+        img: &mut *band.img,
+        wht: &mut *band.wht,
+        ctx: band.ctx.as_deref_mut(),
+        row0,
+        nx_o,
+        d: 0.0,
+        ctx_mask,
+        full: None,
+    };
     for &(j, i0, i1) in &runs {
         for i in i0..=i1 {
             let Some((geom, (r0, r1))) = prepared.geometry::<S>(&inp.pixmap, i, j, nx_o, ny_o)
@@ -1276,10 +1288,16 @@ unsafe fn accumulate<K: KernelImpl, const FULL: bool, S: simd::Isa>(
                     dq_in = dq[k];
                 }
             }
+            if !FULL {
+                view.d = d;
+                if prepared.contribute_view::<S>(&geom, w, lo, hi, &mut view) {
+                    continue;
+                }
+            }
             let mut sink = BandSink::<S, FULL> {
-                img: &mut *band.img,
-                wht: &mut *band.wht,
-                ctx: band.ctx.as_deref_mut(),
+                img: &mut *view.img,
+                wht: &mut *view.wht,
+                ctx: view.ctx.as_deref_mut(),
                 img2: &img2_ptrs,
                 dq: band.dq.as_deref_mut(),
                 row0,
