@@ -966,7 +966,10 @@ mod x86 {
         let dcv = _mm256_cvtepi32_pd(_mm_loadu_si128(dc as *const __m128i));
         let drv = _mm256_cvtepi32_pd(_mm_loadu_si128(dr as *const __m128i));
         let (sx, sy) = (_mm256_sub_pd(sx0, dcv), _mm256_sub_pd(sy0, drv));
-        let a = if WIDE {
+        let a = if WIDE && f.nc * f.nr <= k + 2 {
+            // at most two output pixels left: one 8-lane pass
+            lane_areas_wide2(q, sx, sy)
+        } else if WIDE {
             lane_areas_wide(q, sx, sy)
         } else {
             lane_areas(q, F64x4(sx), F64x4(sy)).0
@@ -2088,6 +2091,50 @@ mod x86 {
         _mm256_add_pd(sum, _mm512_extractf64x4_pd::<1>(r23))
     }
 
+    /// [`lane_areas`] of the 2 output pixels in lanes 0 and 1 of `sx`, `sy`
+    /// with one 8-lane pass: lanes 0-3 evaluate edges 0-3 of the first
+    /// pixel, lanes 4-7 those of the second; each pixel's 4 edge values are
+    /// then summed in the reference's order from `0.0` (lanes of an edge with
+    /// `dx == 0` are 0, as in [`lane_areas_wide`]). Lanes 2 and 3 of the
+    /// result are 0.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F (and AVX2).
+    #[inline(always)]
+    unsafe fn lane_areas_wide2(q: &QuadEdges, sx: __m256d, sy: __m256d) -> __m256d {
+        // [s0 x 4 | s1 x 4]
+        let spread = _mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0);
+        let sx8 = F64x8(_mm512_permutexvar_pd(spread, _mm512_castpd256_pd512(sx)));
+        let sy8 = F64x8(_mm512_permutexvar_pd(spread, _mm512_castpd256_pd512(sy)));
+        let c = EdgeConst {
+            x: F64x8(both_halves(_mm256_loadu_pd(q.x.as_ptr()))),
+            y: F64x8(both_halves(_mm256_loadu_pd(q.y.as_ptr()))),
+            x2: F64x8(both_halves(_mm256_loadu_pd(q.x2.as_ptr()))),
+            y2: F64x8(both_halves(_mm256_loadu_pd(q.y2.as_ptr()))),
+            xl: F64x8(both_halves(_mm256_loadu_pd(q.xl.as_ptr()))),
+            xh: F64x8(both_halves(_mm256_loadu_pd(q.xh.as_ptr()))),
+            dx: F64x8(both_halves(_mm256_loadu_pd(q.dx.as_ptr()))),
+            dy: F64x8(both_halves(_mm256_loadu_pd(q.dy.as_ptr()))),
+            m: F64x8(both_halves(_mm256_loadu_pd(q.m.as_ptr()))),
+            sgn: F64x8(both_halves(_mm256_loadu_pd(q.sgn.as_ptr()))),
+            half: F64x8(both_halves(_mm256_loadu_pd(q.half.as_ptr()))),
+        };
+        let vertical = KMask(_mm512_cmp_pd_mask::<_CMP_EQ_OQ>(
+            c.dx.0,
+            _mm512_setzero_pd(),
+        ));
+        let r = F64x8::zero_where(vertical, edge_area(&c, sx8, sy8)).0;
+        // lo = [a0 a1 a2 a3], hi = [b0 b1 b2 b3] (edge values of pixels a, b)
+        let (lo, hi) = (_mm512_castpd512_pd256(r), _mm512_extractf64x4_pd::<1>(r));
+        let u0 = _mm256_unpacklo_pd(lo, hi); // [a0 b0 | a2 b2]
+        let u1 = _mm256_unpackhi_pd(lo, hi); // [a1 b1 | a3 b3]
+        let mut sum = _mm_add_pd(_mm_setzero_pd(), _mm256_castpd256_pd128(u0));
+        sum = _mm_add_pd(sum, _mm256_castpd256_pd128(u1));
+        sum = _mm_add_pd(sum, _mm256_extractf128_pd::<1>(u0));
+        sum = _mm_add_pd(sum, _mm256_extractf128_pd::<1>(u1));
+        _mm256_zextpd128_pd256(sum)
+    }
+
     /// `[h | h]`.
     #[inline(always)]
     unsafe fn both_halves(h: __m256d) -> __m512d {
@@ -2210,6 +2257,35 @@ mod x86 {
         out
     }
 
+    /// [`lane_areas_wide2`] (lanes 0 and 1) compiled as a separate AVX-512
+    /// function, for the tests.
+    #[cfg(test)]
+    #[target_feature(enable = "avx2,avx512f")]
+    pub(super) unsafe fn areas_avx512_two_fn(
+        q: &QuadEdges,
+        sx: &[f64; 4],
+        sy: &[f64; 4],
+    ) -> [f64; 4] {
+        let mut out = [0.0f64; 4];
+        // SAFETY (loads/stores): 4 f64 each.
+        let a = lane_areas_wide2(
+            q,
+            _mm256_loadu_pd(sx.as_ptr()),
+            _mm256_loadu_pd(sy.as_ptr()),
+        );
+        _mm256_storeu_pd(out.as_mut_ptr(), a);
+        let b = lane_areas_wide2(
+            q,
+            _mm256_loadu_pd([sx[2], sx[3], 0.0, 0.0].as_ptr()),
+            _mm256_loadu_pd([sy[2], sy[3], 0.0, 0.0].as_ptr()),
+        );
+        let mut hi = [0.0f64; 4];
+        _mm256_storeu_pd(hi.as_mut_ptr(), b);
+        out[2] = hi[0];
+        out[3] = hi[1];
+        out
+    }
+
     /// [`areas_avx2`] compiled as a separate AVX2 function, for the tests.
     #[cfg(test)]
     #[target_feature(enable = "avx2")]
@@ -2262,6 +2338,13 @@ mod tests {
         unsafe { x86::areas_avx512_fn(q, sx, sy) }
     }
 
+    #[cfg(target_arch = "x86_64")]
+    fn avx512_two(q: &QuadEdges, sx: &[f64; 4], sy: &[f64; 4]) -> [f64; 4] {
+        assert!(cpu_has_avx2() && cpu_has_avx512());
+        // SAFETY: AVX2 and AVX-512F support were just checked.
+        unsafe { x86::areas_avx512_two_fn(q, sx, sy) }
+    }
+
     fn baseline(q: &QuadEdges, sx: &[f64; 4], sy: &[f64; 4]) -> [f64; 4] {
         let (sx0, sy0, dc, dr) = split(sx, sy);
         // SAFETY: the baseline instruction set is always available.
@@ -2294,6 +2377,7 @@ mod tests {
             }
             if cpu_has_avx2() && cpu_has_avx512() {
                 v.push(("avx512", avx512));
+                v.push(("avx512 two pixels", avx512_two));
             }
         }
         v
