@@ -834,6 +834,28 @@ mod x86 {
         (a, b, _mm256_movemask_pd(ok))
     }
 
+    /// The Lanczos table index `nint(|x - ii| * sdp)` of the lanes' columns
+    /// `ii` (as integral doubles). Plain functions, not closures, so that
+    /// they are always inlined into the caller's AVX2 code (a closure that is
+    /// not inlined is compiled without the target feature).
+    #[inline(always)]
+    unsafe fn lut_index(xv: __m256d, ii: __m256d, sdp: __m256d, absm: __m256d) -> __m256d {
+        nint_nonneg(_mm256_and_pd(
+            _mm256_mul_pd(_mm256_sub_pd(xv, ii), sdp),
+            absm,
+        ))
+    }
+
+    /// The overlap `min(hi, ii + 0.5) - max(lo, ii - 0.5)` of `[lo, hi]` with
+    /// the lanes' pixel columns `ii`.
+    #[inline(always)]
+    unsafe fn box_overlap(lo: __m256d, hi: __m256d, ii: __m256d, half: __m256d) -> __m256d {
+        _mm256_sub_pd(
+            _mm256_min_pd(hi, _mm256_add_pd(ii, half)),
+            _mm256_max_pd(lo, _mm256_sub_pd(ii, half)),
+        )
+    }
+
     /// `nint(v)` of non-negative, non-NaN lanes (as integral doubles):
     /// truncation plus the exact fraction test, like `geometry::nint`.
     #[inline(always)]
@@ -1308,11 +1330,10 @@ mod x86 {
             #[inline(always)]
             |ia: usize| {
                 let (c_lo, c_hi) = window_columns(ia);
-                let kx = |ii: __m256d| {
-                    let v = _mm256_and_pd(_mm256_mul_pd(_mm256_sub_pd(xv, ii), sdp), absm);
-                    nint_nonneg(v)
-                };
-                let (klo, khi) = (kx(c_lo), kx(c_hi));
+                let (klo, khi) = (
+                    lut_index(xv, c_lo, sdp, absm),
+                    lut_index(xv, c_hi, sdp, absm),
+                );
                 // table indices (clamped: lanes beyond the table are masked below)
                 let last = _mm256_set1_pd(nf - 1.0);
                 let i_lo = _mm256_cvttpd_epi32(_mm256_min_pd(klo, last));
@@ -1507,18 +1528,20 @@ mod x86 {
             #[inline(always)]
             |ia: usize| {
                 let (c_lo, c_hi) = window_columns(ia);
-                let dx = |ii: __m256d| {
-                    _mm256_sub_pd(
-                        _mm256_min_pd(hi_x, _mm256_add_pd(ii, half)),
-                        _mm256_max_pd(lo_x, _mm256_sub_pd(ii, half)),
-                    )
-                };
-                let (dx_lo, dx_hi) = (dx(c_lo), dx(c_hi));
-                let pos = |v: __m256d| _mm256_cmp_pd::<_CMP_GT_OQ>(v, zero);
+                let (dx_lo, dx_hi) = (
+                    box_overlap(lo_x, hi_x, c_lo, half),
+                    box_overlap(lo_x, hi_x, c_hi, half),
+                );
                 // lanes with dx > 0, as f32 lanes via the rounded mask values
                 let live_x = to_f32(
-                    _mm256_and_pd(pos(dx_lo), _mm256_set1_pd(1.0)),
-                    _mm256_and_pd(pos(dx_hi), _mm256_set1_pd(1.0)),
+                    _mm256_and_pd(
+                        _mm256_cmp_pd::<_CMP_GT_OQ>(dx_lo, zero),
+                        _mm256_set1_pd(1.0),
+                    ),
+                    _mm256_and_pd(
+                        _mm256_cmp_pd::<_CMP_GT_OQ>(dx_hi, zero),
+                        _mm256_set1_pd(1.0),
+                    ),
                 );
                 let live = _mm256_and_ps(
                     _mm256_cmp_ps::<_CMP_GT_OQ>(live_x, _mm256_setzero_ps()),
@@ -1534,9 +1557,9 @@ mod x86 {
                     return None;
                 }
                 let dy = _mm256_set1_pd(dy);
-                let w =
-                    |dx: __m256d| _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(dx, dy), sw.0), sw.1);
-                Some(_mm256_and_ps(to_f32(w(c.0), w(c.1)), c.2))
+                let w_lo = _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(c.0, dy), sw.0), sw.1);
+                let w_hi = _mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(c.1, dy), sw.0), sw.1);
+                Some(_mm256_and_ps(to_f32(w_lo, w_hi), c.2))
             },
         );
     }
