@@ -131,9 +131,7 @@ pub(crate) trait KernelImpl: Sync {
         out_nx: usize,
         out_ny: usize,
     ) -> Option<(f64, f64)> {
-        // SAFETY: the baseline instruction set is always available.
-        let (_, (r0, r1)) = unsafe { self.geometry::<Baseline>(pixmap, i, j, out_nx, out_ny) }?;
-        Some((r0 as f64, r1 as f64))
+        geometry_rows(self, pixmap, i, j, out_nx, out_ny)
     }
 
     /// [`KernelImpl::y_extent`] of the pixels `i0..=i1` of input row `j`
@@ -474,10 +472,24 @@ impl Square {
         out_nx: usize,
         out_ny: usize,
     ) -> Option<(f64, f64)> {
-        // SAFETY: the baseline instruction set is always available.
-        let (_, (r0, r1)) = unsafe { self.geometry::<Baseline>(pixmap, i, j, out_nx, out_ny) }?;
-        Some((r0 as f64, r1 as f64))
+        geometry_rows(self, pixmap, i, j, out_nx, out_ny)
     }
+}
+
+/// The exact output rows of [`KernelImpl::geometry`] (baseline code) as a
+/// y extent: the default [`KernelImpl::y_extent`].
+#[inline(always)]
+fn geometry_rows<K: KernelImpl + ?Sized>(
+    k: &K,
+    pixmap: &PixmapRef,
+    i: usize,
+    j: usize,
+    out_nx: usize,
+    out_ny: usize,
+) -> Option<(f64, f64)> {
+    // SAFETY: the baseline instruction set is always available.
+    let (_, (r0, r1)) = unsafe { k.geometry::<Baseline>(pixmap, i, j, out_nx, out_ny) }?;
+    Some((r0 as f64, r1 as f64))
 }
 
 /// `(min, max, finite)` of the y of map column `k` in rows `j-1..=j+1`.

@@ -1227,7 +1227,7 @@ unsafe fn accumulate<K: KernelImpl, const FULL: bool, S: simd::Isa>(
         }
     }
     let row0 = band.row0;
-    let single = row0 == 0 && band.nrows >= ny_o;
+    let miss = MissCount::new(band, ny_o);
     let row1 = row0 + band.nrows - 1;
     let nd2 = inp.data2.len();
     let mut d2 = vec![0.0f32; nd2];
@@ -1257,15 +1257,9 @@ unsafe fn accumulate<K: KernelImpl, const FULL: bool, S: simd::Isa>(
         for i in i0..=i1 {
             let Some((geom, (r0, r1))) = prepared.geometry::<S>(&inp.pixmap, i, j, nx_o, ny_o)
             else {
-                if single {
-                    invalid += 1;
-                } else if let Some((b0, _)) =
-                    bands.of(prepared.y_extent(&inp.pixmap, i, j, nx_o, ny_o))
-                {
-                    if b0 == band.index {
-                        invalid += 1;
-                    }
-                }
+                invalid += usize::from(
+                    miss.counts(bands, || prepared.y_extent(&inp.pixmap, i, j, nx_o, ny_o)),
+                );
                 continue;
             };
             let lo = r0.max(row0);
@@ -1314,6 +1308,46 @@ unsafe fn accumulate<K: KernelImpl, const FULL: bool, S: simd::Isa>(
     invalid
 }
 
+/// Which band counts an input pixel without a footprint, so that each is
+/// counted exactly once: the only band, or else the band in which its
+/// conservative y extent starts (pixels with no extent at all are counted by
+/// the pre-pass).
+#[derive(Clone, Copy)]
+struct MissCount {
+    single: bool,
+    band: usize,
+}
+
+impl MissCount {
+    fn new(band: &Band, ny_o: usize) -> Self {
+        MissCount {
+            single: band.row0 == 0 && band.nrows >= ny_o,
+            band: band.index,
+        }
+    }
+
+    /// Whether this band counts the pixel with y extent `ext()` (evaluated
+    /// only with several bands).
+    #[inline(always)]
+    fn counts(self, bands: &BandMap, ext: impl FnOnce() -> Option<(f64, f64)>) -> bool {
+        self.single || matches!(bands.of(ext()), Some((b0, _)) if b0 == self.band)
+    }
+}
+
+/// The map, data and weight values of input run `(j, i0, i1)`.
+#[inline(always)]
+fn run_values<'a>(
+    inp: &InputSet<'a>,
+    (j, i0, i1): Run,
+) -> Option<(&'a [f64], &'a [f32], &'a [f32])> {
+    let nx = inp.nx;
+    Some((
+        inp.pixmap.row(j).get(2 * i0..2 * (i1 + 1))?,
+        inp.data.get(j * nx + i0..=j * nx + i1)?,
+        inp.weight.get(j * nx + i0..=j * nx + i1)?,
+    ))
+}
+
 /// [`accumulate`] of the turbo kernel without `data2`/DQ: the same
 /// contributions, updates and count of invalid pixels as the generic loop
 /// with `kernels::Turbo` (half-width `pfo`, `scale`), with the band's output
@@ -1335,11 +1369,9 @@ unsafe fn accumulate_turbo<S: simd::Isa>(
 ) -> usize {
     let row0 = band.row0;
     let row1 = row0 + band.nrows - 1;
-    let single = row0 == 0 && band.nrows >= ny_o;
-    let band_index = band.index;
+    let miss = MissCount::new(band, ny_o);
     let mut invalid = 0usize;
     let runs = std::mem::take(&mut band.runs);
-    let nx = inp.nx;
     let (iscale, wtscale) = (inp.iscale, inp.wtscale);
     let mut view = simd::BandView {
         img: &mut *band.img,
@@ -1351,12 +1383,8 @@ unsafe fn accumulate_turbo<S: simd::Isa>(
         ctx_mask,
         full: None,
     };
-    for &(j, i0, i1) in &runs {
-        let (Some(pm), Some(dr), Some(wr)) = (
-            inp.pixmap.row(j).get(2 * i0..2 * (i1 + 1)),
-            inp.data.get(j * nx + i0..=j * nx + i1),
-            inp.weight.get(j * nx + i0..=j * nx + i1),
-        ) else {
+    for &run in &runs {
+        let Some((pm, dr, wr)) = run_values(inp, run) else {
             continue;
         };
         for ((xy, &dv), &wv) in pm.chunks_exact(2).zip(dr).zip(wr) {
@@ -1368,16 +1396,8 @@ unsafe fn accumulate_turbo<S: simd::Isa>(
                 None
             };
             let Some((r0, r1)) = rows else {
-                // no footprint: counted once (see `accumulate`)
-                if single {
-                    invalid += 1;
-                } else if inr {
-                    if let Some((b0, _)) = bands.of(Some((y - pfo, y + pfo))) {
-                        if b0 == band_index {
-                            invalid += 1;
-                        }
-                    }
-                }
+                // no footprint
+                invalid += usize::from(miss.counts(bands, || inr.then_some((y - pfo, y + pfo))));
                 continue;
             };
             let (lo, hi) = (r0.max(row0), r1.min(row1));
@@ -1444,20 +1464,15 @@ fn accumulate_point(
 ) -> usize {
     let row0 = band.row0 as i64;
     let nrows = band.nrows as u64;
-    let single = band.row0 == 0 && band.nrows >= ny_o;
+    let miss = MissCount::new(band, ny_o);
     let mut invalid = 0usize;
     let runs = std::mem::take(&mut band.runs);
-    let nx = inp.nx;
     let (iscale, wtscale) = (inp.iscale, inp.wtscale);
     let img = &mut *band.img;
     let wht = &mut *band.wht;
     let mut ctx = band.ctx.as_deref_mut();
-    for &(j, i0, i1) in &runs {
-        let (Some(pm), Some(dr), Some(wr)) = (
-            inp.pixmap.row(j).get(2 * i0..2 * (i1 + 1)),
-            inp.data.get(j * nx + i0..=j * nx + i1),
-            inp.weight.get(j * nx + i0..=j * nx + i1),
-        ) else {
+    for &run in &runs {
+        let Some((pm, dr, wr)) = run_values(inp, run) else {
             continue;
         };
         for ((xy, &dv), &wv) in pm.chunks_exact(2).zip(dr).zip(wr) {
@@ -1492,16 +1507,8 @@ fn accumulate_point(
                 };
                 *wt = s;
             } else if !(col_ok && (jj as u64) < ny_o as u64) {
-                // no footprint: counted once (see `accumulate`)
-                if single {
-                    invalid += 1;
-                } else if inr {
-                    if let Some((b0, _)) = bands.of(Some((y, y))) {
-                        if b0 == band.index {
-                            invalid += 1;
-                        }
-                    }
-                }
+                // no footprint
+                invalid += usize::from(miss.counts(bands, || inr.then_some((y, y))));
             }
         }
     }
