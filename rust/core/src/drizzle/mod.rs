@@ -431,6 +431,24 @@ struct Band<'o> {
     runs: Vec<Run>,
 }
 
+impl Band<'_> {
+    /// The science/weight/context view of the band for the vector kernels
+    /// (value `d` set per input pixel), and its DQ output.
+    fn view(&mut self, nx_o: usize, ctx_mask: i32) -> (simd::BandView<'_>, Option<&mut [u32]>) {
+        let view = simd::BandView {
+            img: &mut *self.img,
+            wht: &mut *self.wht,
+            ctx: self.ctx.as_deref_mut(),
+            row0: self.row0,
+            nx_o,
+            d: 0.0,
+            ctx_mask,
+            full: None,
+        };
+        (view, self.dq.as_deref_mut())
+    }
+}
+
 /// Input pixels per band-range block of the pre-pass.
 const PREPASS_BLOCK: usize = 8;
 
@@ -1243,16 +1261,7 @@ unsafe fn accumulate<K: KernelImpl, const FULL: bool, S: simd::Isa>(
         .collect();
     // the science/weight/context view of the band, made once (per pixel
     // only its value `d` changes); the sink below reborrows it
-    let mut view = simd::BandView {
-        img: &mut *band.img,
-        wht: &mut *band.wht,
-        ctx: band.ctx.as_deref_mut(),
-        row0,
-        nx_o,
-        d: 0.0,
-        ctx_mask,
-        full: None,
-    };
+    let (mut view, mut dq_out) = band.view(nx_o, ctx_mask);
     for &(j, i0, i1) in &runs {
         for i in i0..=i1 {
             let Some((geom, (r0, r1))) = prepared.geometry::<S>(&inp.pixmap, i, j, nx_o, ny_o)
@@ -1293,7 +1302,7 @@ unsafe fn accumulate<K: KernelImpl, const FULL: bool, S: simd::Isa>(
                 wht: &mut *view.wht,
                 ctx: view.ctx.as_deref_mut(),
                 img2: &img2_ptrs,
-                dq: band.dq.as_deref_mut(),
+                dq: dq_out.as_deref_mut(),
                 row0,
                 nx_o,
                 d,
@@ -1373,16 +1382,7 @@ unsafe fn accumulate_turbo<S: simd::Isa>(
     let mut invalid = 0usize;
     let runs = std::mem::take(&mut band.runs);
     let (iscale, wtscale) = (inp.iscale, inp.wtscale);
-    let mut view = simd::BandView {
-        img: &mut *band.img,
-        wht: &mut *band.wht,
-        ctx: band.ctx.as_deref_mut(),
-        row0,
-        nx_o,
-        d: 0.0,
-        ctx_mask,
-        full: None,
-    };
+    let (mut view, _) = band.view(nx_o, ctx_mask);
     for &run in &runs {
         let Some((pm, dr, wr)) = run_values(inp, run) else {
             continue;
