@@ -1387,8 +1387,11 @@ unsafe fn accumulate_turbo<S: simd::Isa>(
         let Some((pm, dr, wr)) = run_values(inp, run) else {
             continue;
         };
-        for ((xy, &dv), &wv) in pm.chunks_exact(2).zip(dr).zip(wr) {
+        for (k, ((xy, &dv), &wv)) in pm.chunks_exact(2).zip(dr).zip(wr).enumerate() {
             let (x, y) = (xy[0], xy[1]);
+            if let Some(&[xa, ya, ..]) = pm.get(2 * (k + simd::PREFETCH_AHEAD)..) {
+                view.prefetch(xa, ya, pfo);
+            }
             let inr = kernels::in_c_int_range(x) && kernels::in_c_int_range(y);
             let rows = if inr {
                 geometry::clip_range(geometry::nint(y - pfo), geometry::nint(y + pfo), ny_o)

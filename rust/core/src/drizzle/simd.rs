@@ -54,6 +54,9 @@ pub(crate) struct QuadEdges {
     dx: [f64; 4],
     dy: [f64; 4],
     m: [f64; 4],
+    /// `1 / dy` (rounded), for the exact FMA quotients of [`x86`]'s 8-lane
+    /// areas (see `F64x8::div_by`).
+    rdy: [f64; 4],
     /// `sgn` of the reference (`-1` when `dx < 0`).
     sgn: [f64; 4],
     /// `sgn * 0.5`.
@@ -76,6 +79,7 @@ impl QuadEdges {
             dx: [0.0; 4],
             dy: [0.0; 4],
             m: [0.0; 4],
+            rdy: [0.0; 4],
             sgn: [0.0; 4],
             half: [0.0; 4],
         };
@@ -86,6 +90,7 @@ impl QuadEdges {
             q.dx[e] = dx;
             q.dy[e] = dy;
             q.m[e] = dy / dx;
+            q.rdy[e] = 1.0 / dy;
             q.xl[e] = if neg { x2[e] } else { x[e] };
             q.xh[e] = if neg { x[e] } else { x2[e] };
             q.sgn[e] = if neg { -1.0 } else { 1.0 };
@@ -278,6 +283,87 @@ pub(crate) struct BandView<'a> {
     pub(crate) ctx_mask: i32,
     pub(crate) full: Option<FullParts<'a>>,
 }
+
+impl BandView<'_> {
+    /// [`prefetch_outputs`] on this view.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, x: f64, y: f64, reach: f64) {
+        prefetch_outputs(
+            self.img,
+            self.wht,
+            self.ctx.as_deref(),
+            self.row0,
+            self.nx_o,
+            x,
+            y,
+            reach,
+        );
+    }
+}
+
+/// Hint the CPU to fetch the science, weight and context values of the
+/// footprint of a pixel centred on output `(x, y)` with half-width `reach`
+/// (rows `trunc(y - reach + 0.5)` on, at most 8 of them, and the columns
+/// from `trunc(x - reach + 0.5)`, two cache lines) into the cache. The caller
+/// aims it [`PREFETCH_AHEAD`] input pixels ahead: a rotated input walks the
+/// output along a slanted line whose rows were last visited one input row
+/// earlier, too long ago to stay in L1/L2, and the hardware prefetchers do
+/// not follow such a path. No effect on results; positions outside the
+/// band (or NaN) are skipped.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn prefetch_outputs(
+    img: &[f32],
+    wht: &[f32],
+    ctx: Option<&[i32]>,
+    row0: usize,
+    nx_o: usize,
+    x: f64,
+    y: f64,
+    reach: f64,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        #[inline(always)]
+        fn hint<T>(v: &[T], o: usize) {
+            if let Some(p) = v.get(o) {
+                // SAFETY: prefetching has no architectural effect.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>((p as *const T).cast()) };
+            }
+        }
+        // `as` saturates (NaN -> 0); out-of-band positions fail the tests
+        let c = (x - reach + 0.5) as isize;
+        let r = (y - reach + 0.5) as isize - row0 as isize;
+        if c < 0 || r < 0 || c as usize >= nx_o {
+            return;
+        }
+        let nr = ((2.0 * reach).ceil() as usize + 1).min(8);
+        let cw = ((2.0 * reach).ceil() as usize).min(nx_o - c as usize - 1);
+        // a second cache line when the columns cross a 16-value boundary
+        let two = (c as usize + cw) / 16 != c as usize / 16;
+        for k in 0..nr {
+            let o = (r as usize + k) * nx_o + c as usize;
+            hint(img, o);
+            hint(wht, o);
+            if let Some(ctx) = ctx {
+                hint(ctx, o);
+            }
+            if two {
+                hint(img, o + cw);
+                hint(wht, o + cw);
+                if let Some(ctx) = ctx {
+                    hint(ctx, o + cw);
+                }
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (img, wht, ctx, row0, nx_o, x, y, reach);
+}
+
+/// How many input pixels ahead [`BandView::prefetch`] is aimed.
+pub(crate) const PREFETCH_AHEAD: usize = 16;
 
 /// The `data2` and DQ part of a [`BandView`]: the `img2` band slices (as
 /// pointer and length: the band's exclusive slices, accessed only through
@@ -1653,6 +1739,7 @@ mod x86 {
         let dx = _mm256_sub_pd(x2, xv);
         let dy = _mm256_sub_pd(y2, yv);
         let m = _mm256_div_pd(dy, dx);
+        let rdy = _mm256_div_pd(_mm256_set1_pd(1.0), dy);
         let neg = _mm256_cmp_pd::<_CMP_LT_OQ>(dx, _mm256_setzero_pd());
         let xl = _mm256_blendv_pd(xv, x2, neg);
         let xh = _mm256_blendv_pd(x2, xv, neg);
@@ -1668,6 +1755,7 @@ mod x86 {
             dx: [0.0; 4],
             dy: [0.0; 4],
             m: [0.0; 4],
+            rdy: [0.0; 4],
             sgn: [0.0; 4],
             half: [0.0; 4],
         };
@@ -1678,6 +1766,7 @@ mod x86 {
         _mm256_storeu_pd(q.dx.as_mut_ptr(), dx);
         _mm256_storeu_pd(q.dy.as_mut_ptr(), dy);
         _mm256_storeu_pd(q.m.as_mut_ptr(), m);
+        _mm256_storeu_pd(q.rdy.as_mut_ptr(), rdy);
         _mm256_storeu_pd(q.sgn.as_mut_ptr(), sgn);
         _mm256_storeu_pd(q.half.as_mut_ptr(), half);
         q
@@ -1704,6 +1793,14 @@ mod x86 {
         unsafe fn sub(self, o: Self) -> Self;
         unsafe fn mul(self, o: Self) -> Self;
         unsafe fn div(self, o: Self) -> Self;
+        /// `self / d` (correctly rounded, as [`Lanes::div`]) given `rd =
+        /// 1 / d` rounded; lane types with FMA replace the division by
+        /// multiplications (see `F64x8::div_by`).
+        #[inline(always)]
+        unsafe fn div_by(self, d: Self, rd: Self) -> Self {
+            let _ = rd;
+            self.div(d)
+        }
         /// `self > o ? self : o` (x86 `maxpd`)
         unsafe fn max(self, o: Self) -> Self;
         /// `self < o ? self : o` (x86 `minpd`)
@@ -1902,6 +1999,8 @@ mod x86 {
         dx: V,
         dy: V,
         m: V,
+        /// `1 / dy` (see [`Lanes::div_by`]).
+        rdy: V,
         sgn: V,
         half: V,
     }
@@ -1919,6 +2018,7 @@ mod x86 {
                 dx: V::splat(q.dx[e]),
                 dy: V::splat(q.dy[e]),
                 m: V::splat(q.m[e]),
+                rdy: V::splat(q.rdy[e]),
                 sgn: V::splat(q.sgn[e]),
                 half: V::splat(q.half[e]),
             }
@@ -1968,10 +2068,10 @@ mod x86 {
             let dy = c.dy;
             let num_t = c.dx.add(det);
             let (cut, xt) = if upl.and(cutl).any() {
-                (det.div(dy), num_t.div(dy))
+                (det.div_by(dy, c.rdy), num_t.div_by(dy, c.rdy))
             } else {
                 // No lane needs both quotients: one division serves both.
-                let qt = V::select(upl, num_t, det).div(dy);
+                let qt = V::select(upl, num_t, det).div_by(dy, c.rdy);
                 (qt, qt)
             };
             let (mut xlo, mut ylo, mut xhi, mut yhi) = (xlo, ylo, xhi, yhi);
@@ -2068,6 +2168,28 @@ mod x86 {
         unsafe fn div(self, o: Self) -> Self {
             F64x8(_mm512_div_pd(self.0, o.0))
         }
+        /// The correctly rounded quotient `self / d` from `rd = RN(1 / d)`
+        /// without a division: `q0 = a rd` is within 2 ulp of `a / d`; one
+        /// Newton step `q1 = q0 + (a - d q0) rd` (fused) makes it faithful
+        /// (within 1 ulp), and Markstein's theorem (Handbook of
+        /// Floating-Point Arithmetic, 2nd ed., thm 4.9 ... "if `y` is within
+        /// half an ulp of `1/b` and `q` within one ulp of `a/b`, then
+        /// `RN(q + RN(a - bq) y) = RN(a/b)`", the remainder being exact) gives
+        /// the rounded quotient from the second step. It holds without
+        /// underflow or overflow: the square kernel only takes this path for
+        /// quadrilaterals whose vertex shifts are exact ([`shifts_exact`]),
+        /// where the shifted coordinates are multiples of `2^-52` below
+        /// `2^32` in magnitude, so `|dy| >= 2^-52`, the dividends (`det`,
+        /// `dx + det`) are 0 or multiples of `2^-104`, and every
+        /// intermediate stays far inside the normal range. Lanes with `d == 0` (inf/NaN) are discarded by the caller,
+        /// as with the division.
+        #[inline(always)]
+        unsafe fn div_by(self, d: Self, rd: Self) -> Self {
+            let (a, d, y) = (self.0, d.0, rd.0);
+            let q0 = _mm512_mul_pd(a, y);
+            let q1 = _mm512_fmadd_pd(_mm512_fnmadd_pd(d, q0, a), y, q0);
+            F64x8(_mm512_fmadd_pd(_mm512_fnmadd_pd(d, q1, a), y, q1))
+        }
         #[inline(always)]
         unsafe fn max(self, o: Self) -> Self {
             F64x8(_mm512_max_pd(self.0, o.0))
@@ -2139,6 +2261,7 @@ mod x86 {
             dx: F64x8(both_halves(_mm256_loadu_pd(q.dx.as_ptr()))),
             dy: F64x8(both_halves(_mm256_loadu_pd(q.dy.as_ptr()))),
             m: F64x8(both_halves(_mm256_loadu_pd(q.m.as_ptr()))),
+            rdy: F64x8(both_halves(_mm256_loadu_pd(q.rdy.as_ptr()))),
             sgn: F64x8(both_halves(_mm256_loadu_pd(q.sgn.as_ptr()))),
             half: F64x8(both_halves(_mm256_loadu_pd(q.half.as_ptr()))),
         };
@@ -2188,6 +2311,7 @@ mod x86 {
             dx: edge_pair(&q.dx, p),
             dy: edge_pair(&q.dy, p),
             m: edge_pair(&q.m, p),
+            rdy: edge_pair(&q.rdy, p),
             sgn: edge_pair(&q.sgn, p),
             half: edge_pair(&q.half, p),
         };
@@ -2277,6 +2401,22 @@ mod x86 {
             _mm256_loadu_pd(sy.as_ptr()),
         );
         _mm256_storeu_pd(out.as_mut_ptr(), a);
+        out
+    }
+
+    /// [`Lanes::div_by`] of [`F64x8`] (`a / d` from `RN(1 / d)`), for the tests.
+    #[cfg(test)]
+    #[target_feature(enable = "avx2,avx512f")]
+    pub(super) unsafe fn div_by_avx512_fn(a: &[f64; 8], d: &[f64; 8]) -> [f64; 8] {
+        let mut out = [0.0f64; 8];
+        let rd = d.map(|v| 1.0 / v);
+        // SAFETY (loads/stores): 8 f64 each.
+        let (av, dv, rv) = (
+            F64x8(_mm512_loadu_pd(a.as_ptr())),
+            F64x8(_mm512_loadu_pd(d.as_ptr())),
+            F64x8(_mm512_loadu_pd(rd.as_ptr())),
+        );
+        _mm512_storeu_pd(out.as_mut_ptr(), av.div_by(dv, rv).0);
         out
     }
 
@@ -2517,6 +2657,64 @@ mod tests {
         }
         assert!(accepted > 50_000, "{accepted}");
         assert!(checked > 500_000, "{checked}");
+    }
+
+    /// The division-free quotient of the 8-lane areas equals the division bit
+    /// for bit on the operands the square kernel gives it (shifted vertex
+    /// coordinates: multiples of an ulp >= 2^-52, below 2^32), including
+    /// nearly horizontal edges (tiny `dy`) and short mantissas.
+    #[test]
+    fn fma_quotient_equals_division() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if !(cpu_has_avx2() && cpu_has_avx512()) {
+                return;
+            }
+            let mut rng = Rng(0x0dd_ba11_5eed_cafe);
+            let mut checked = 0usize;
+            for it in 0..400_000u64 {
+                let mut a = [0.0f64; 8];
+                let mut d = [0.0f64; 8];
+                for k in 0..8 {
+                    let base = rng.range(1.5, [4.0, 3000.0, 1e6, 1e9][(it % 4) as usize]);
+                    let n = base.round();
+                    let x1 = rng.range(base - 2.0, base + 2.0) - n + 0.5;
+                    let y1 = rng.range(base - 2.0, base + 2.0) - n + 0.5;
+                    let x2 = rng.range(base - 2.0, base + 2.0) - n + 0.5;
+                    let y2 = match k % 3 {
+                        0 => rng.range(base - 2.0, base + 2.0) - n + 0.5,
+                        // nearly horizontal edge
+                        1 => {
+                            y1 + (rng.range(-500.0, 500.0)).round()
+                                * 2f64.powi(-((rng.next() % 50) as i32))
+                        }
+                        // short mantissas
+                        _ => (rng.range(-64.0, 64.0)).round() / 64.0,
+                    };
+                    let det = x1 * y2 - y1 * x2;
+                    a[k] = if it % 2 == 0 { det } else { (x2 - x1) + det };
+                    d[k] = y2 - y1;
+                    if d[k] == 0.0 {
+                        d[k] = 0.75;
+                    }
+                }
+                // SAFETY: AVX-512F and AVX2 were detected above.
+                let q = unsafe { x86::div_by_avx512_fn(&a, &d) };
+                for k in 0..8 {
+                    let want = a[k] / d[k];
+                    assert!(
+                        q[k].to_bits() == want.to_bits(),
+                        "{} / {}: {} != {}",
+                        a[k],
+                        d[k],
+                        q[k],
+                        want
+                    );
+                    checked += 1;
+                }
+            }
+            assert!(checked >= 3_000_000);
+        }
     }
 
     /// The exactness condition itself: whenever `shifts_exact` holds, the
