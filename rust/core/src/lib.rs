@@ -52,6 +52,8 @@ pub mod interp;
 pub mod median;
 pub mod outlier;
 pub mod parallel;
+/// The floating-point element types (`f32`, `f64`) shared by all kernels.
+pub mod real;
 pub mod trace;
 
 pub use error::{Error, Result};

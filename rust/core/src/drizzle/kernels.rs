@@ -555,6 +555,28 @@ fn center(pixmap: &PixmapRef, i: usize, j: usize) -> Option<Center> {
     }
 }
 
+/// The outputs `nint(v - e)..=nint(v + e)` along an axis of `n` pixels
+/// (clipped; `None` when empty): the footprint of the turbo and Gaussian
+/// kernels (spec 5.3, 5.4).
+#[inline(always)]
+pub(crate) fn box_span(v: f64, e: f64, n: usize) -> Option<(usize, usize)> {
+    clip_range(nint(v - e), nint(v + e), n)
+}
+
+/// [`KernelImpl::geometry`] of the turbo and Gaussian kernels: the centre of
+/// input pixel `(i, j)` and its output rows [`box_span`] of half-width `e`.
+#[inline(always)]
+fn box_geometry(
+    pixmap: &PixmapRef,
+    i: usize,
+    j: usize,
+    e: f64,
+    out_ny: usize,
+) -> Option<(Center, (usize, usize))> {
+    let c = center(pixmap, i, j)?;
+    Some((c, box_span(c.y, e, out_ny)?))
+}
+
 /// [`KernelImpl::y_extent`] of the centre-based kernels, whose rows lie in
 /// `[y - e, y + e]` widened by `nint`/`floor` (at most 1/2 resp. 1): the
 /// centre's `y +- e` when the centre is usable, else `None` (then `geometry`
@@ -705,11 +727,7 @@ impl KernelImpl for Turbo {
         _out_nx: usize,
         out_ny: usize,
     ) -> Option<(Center, (usize, usize))> {
-        let c = center(pixmap, i, j)?;
-        Some((
-            c,
-            clip_range(nint(c.y - self.pfo), nint(c.y + self.pfo), out_ny)?,
-        ))
+        box_geometry(pixmap, i, j, self.pfo, out_ny)
     }
 
     #[inline(always)]
@@ -723,7 +741,7 @@ impl KernelImpl for Turbo {
         sink: &mut K,
     ) {
         let (x, y, pfo) = (c.x, c.y, self.pfo);
-        let Some((ilo, ihi)) = clip_range(nint(x - pfo), nint(x + pfo), out_nx) else {
+        let Some((ilo, ihi)) = box_span(x, pfo, out_nx) else {
             return;
         };
         let wd = w as f64;
@@ -796,11 +814,7 @@ impl KernelImpl for Gaussian {
         _out_nx: usize,
         out_ny: usize,
     ) -> Option<(Center, (usize, usize))> {
-        let c = center(pixmap, i, j)?;
-        Some((
-            c,
-            clip_range(nint(c.y - self.pfo), nint(c.y + self.pfo), out_ny)?,
-        ))
+        box_geometry(pixmap, i, j, self.pfo, out_ny)
     }
 
     #[inline(always)]
@@ -814,7 +828,7 @@ impl KernelImpl for Gaussian {
         sink: &mut K,
     ) {
         let (x, y, pfo) = (c.x, c.y, self.pfo);
-        let Some((ilo, ihi)) = clip_range(nint(x - pfo), nint(x + pfo), out_nx) else {
+        let Some((ilo, ihi)) = box_span(x, pfo, out_nx) else {
             return;
         };
         let wd = w as f64;

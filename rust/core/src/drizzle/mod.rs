@@ -1394,7 +1394,7 @@ unsafe fn accumulate_turbo<S: simd::Isa>(
             }
             let inr = kernels::in_c_int_range(x) && kernels::in_c_int_range(y);
             let rows = if inr {
-                geometry::clip_range(geometry::nint(y - pfo), geometry::nint(y + pfo), ny_o)
+                kernels::box_span(y, pfo, ny_o)
             } else {
                 None
             };
@@ -1407,9 +1407,7 @@ unsafe fn accumulate_turbo<S: simd::Isa>(
             if lo > hi {
                 continue;
             }
-            let Some(cols) =
-                geometry::clip_range(geometry::nint(x - pfo), geometry::nint(x + pfo), nx_o)
-            else {
+            let Some(cols) = kernels::box_span(x, pfo, nx_o) else {
                 continue;
             };
             let d = dv * iscale;

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::{s, Array2, ArrayView2};
 
-use super::real::Real;
 use super::{nanmedian_frames_into, try_array2, try_filled};
+use crate::real::Real;
 use crate::{Error, Result};
 
 /// How the rows of the frames are split into sections for the on-disk

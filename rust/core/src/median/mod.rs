@@ -45,10 +45,9 @@
 
 mod accumulator;
 pub(crate) mod network;
-mod real;
 
+pub use crate::real::Real;
 pub use accumulator::{MedianAccumulator, SectionLayout};
-pub use real::Real;
 
 use ndarray::{s, Array2, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, Axis};
 use rayon::prelude::*;

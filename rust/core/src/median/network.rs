@@ -8,7 +8,7 @@
 //! For long stacks ([`NETWORK_MAX`] values or more) a per-pixel quickselect
 //! is used instead. Both give exactly the requested order statistic.
 
-use super::real::Real;
+use crate::real::Real;
 
 /// Number of pixels processed together.
 pub(crate) const LANES: usize = 32;

@@ -1,7 +1,7 @@
-//! The floating-point element types the median and outlier kernels accept.
+//! The floating-point element types every kernel accepts: `f32` and `f64`.
 
 use std::fmt::Debug;
-use std::ops::{Add, Div, Mul, Sub};
+use std::ops::{Add, Div, Mul, Neg, Sub};
 
 mod sealed {
     pub trait Sealed {}
@@ -9,11 +9,11 @@ mod sealed {
     impl Sealed for f64 {}
 }
 
-/// A floating-point element type of the median and outlier kernels: `f32` or
-/// `f64`.
+/// A floating-point element type of the reference arrays: `f32` or `f64`.
 ///
-/// Arithmetic on a `Real` is done in that type (the reference computes in
-/// the array dtype: float32 stays float32). The trait is sealed.
+/// Arithmetic on a `Real` is done in that type, as numpy does for same-dtype
+/// operands (the reference computes in the array dtype: float32 stays
+/// float32). The trait is sealed.
 pub trait Real:
     sealed::Sealed
     + Copy
@@ -26,13 +26,14 @@ pub trait Real:
     + Sub<Output = Self>
     + Mul<Output = Self>
     + Div<Output = Self>
+    + Neg<Output = Self>
     + 'static
 {
     /// Not a number.
     const NAN: Self;
     /// Positive infinity.
     const INFINITY: Self;
-    /// Zero.
+    /// Positive zero.
     const ZERO: Self;
     /// Largest finite value (what `numpy.nan_to_num` maps `+inf` to).
     const MAX: Self;
@@ -44,22 +45,25 @@ pub trait Real:
     /// Name of the type as numpy spells it.
     const NAME: &'static str;
 
-    /// `self != self`.
+    /// `true` for NaN (`self != self`).
     fn is_nan(self) -> bool;
-    /// Neither NaN nor infinite.
+    /// `true` unless NaN or infinite.
     fn is_finite(self) -> bool;
     /// Absolute value.
     fn abs(self) -> Self;
-    /// Square root.
+    /// Correctly rounded square root in this type.
     fn sqrt(self) -> Self;
     /// Widen to `f64` (exact).
     fn to_f64(self) -> f64;
     /// Narrow to `f32` (rounds to nearest for `f64`).
     fn to_f32(self) -> f32;
-    /// Convert from `f64`, rounding to nearest (numpy's cast of a Python float).
+    /// Convert from `f64`, rounding to nearest (numpy's cast of a Python
+    /// float).
     fn from_f64(x: f64) -> Self;
     /// Convert from `usize` (numpy's cast of an element count).
     fn from_usize(n: usize) -> Self;
+    /// IEEE total order (used only to select order statistics of finite values).
+    fn total_cmp(&self, other: &Self) -> std::cmp::Ordering;
 
     /// `(a + b) / 2` computed in `Self` (numpy's mean of the two middle values).
     #[inline(always)]
@@ -140,6 +144,10 @@ macro_rules! impl_real {
             #[inline(always)]
             fn from_usize(n: usize) -> Self {
                 n as $t
+            }
+            #[inline(always)]
+            fn total_cmp(&self, other: &Self) -> std::cmp::Ordering {
+                <$t>::total_cmp(self, other)
             }
         }
     };
