@@ -26,3 +26,39 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data directory not found: {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def trace_exposure():
+    """Factory of the small synthetic exposure of the trace tests.
+
+    ``trace_exposure(mode, oversample=..., **gen)`` calls
+    :func:`pyspec.trace.synthetic_exposure` with the working-frame geometry
+    shared by the unit and parity tests (120 x 200 pixels, three regions of
+    30 rows; slit modes keep one); ``gen`` are its other keywords.
+    """
+    from pyspec import trace as pt
+
+    def make(mode="NRS_IFU", *, oversample=(1.5, 2.0, 3.0), **gen):
+        return pt.synthetic_exposure(
+            (120, 200), 3, mode=mode, rows_per_region=30, oversample=oversample, **gen
+        )
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def fit_trace():
+    """``fit_trace(exp, **kw)``: :func:`pyspec.trace.fit_and_oversample` on a
+    :class:`~pyspec.trace.SyntheticExposure` (its data, error, alpha, regions,
+    DQ and variances, its mode and the ``alpha_os`` of the requested factor,
+    unless ``kw`` gives them)."""
+    from pyspec import trace as pt
+
+    def fit(exp, **kw):
+        kw.setdefault("mode", exp.mode)
+        kw.setdefault("alpha_os", exp.alpha_os.get(float(kw.get("oversample", 1.0))))
+        arrays = {"dq": exp.dq, "var_rnoise": exp.var_rnoise, "var_poisson": exp.var_poisson}
+        return pt.fit_and_oversample(exp.data, exp.err, exp.alpha, exp.regions, **arrays, **kw)
+
+    return fit

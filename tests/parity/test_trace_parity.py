@@ -28,12 +28,6 @@ pytest.importorskip("jwst")
 tm = pytest.importorskip("jwst.adaptive_trace_model.trace_model")
 from astropy.stats import sigma_clipped_stats  # noqa: E402
 
-from pyspec import trace as pt  # noqa: E402
-
-SHAPE = (120, 200)
-N_REGIONS = 3
-ROWS = 30
-
 REF_MODES = {
     "NRS_IFU": "NRS_IFU",
     "NRS_SLIT": "NRS_SLIT",
@@ -211,24 +205,6 @@ def jwst_reference(
     return out
 
 
-def run_pyspec(exp, mode, **kw):
-    n = float(kw.get("oversample", 1.0))
-    return pt.fit_and_oversample(
-        exp.data,
-        exp.err,
-        exp.alpha,
-        exp.regions,
-        mode=mode,
-        detector=DETECTORS[mode],
-        dq=exp.dq,
-        var_rnoise=exp.var_rnoise,
-        var_poisson=exp.var_poisson,
-        alpha_os=exp.alpha_os.get(n),
-        return_models=True,
-        **kw,
-    )
-
-
 def assert_parity(ref: dict, res, *, bitwise: bool) -> dict:
     """Compare every output; return per-array mismatch fractions."""
     scale = float(np.nanmax(np.abs(ref["data"])))
@@ -307,19 +283,12 @@ CASES = [
 ]
 
 
-def make_exposure(mode, **gen):
-    n_regions = N_REGIONS if mode in ("NRS_IFU", "MIR_MRS") else 1
-    return pt.synthetic_exposure(
-        SHAPE, n_regions, mode=mode, rows_per_region=ROWS, oversample=(1.5, 2.0, 3.0), **gen
-    )
-
-
 @pytest.mark.parametrize(("mode", "gen", "kw"), CASES)
-def test_outputs_match_jwst_within_spec_tolerance(mode, gen, kw):
-    exp = make_exposure(mode, **gen)
+def test_outputs_match_jwst_within_spec_tolerance(trace_exposure, fit_trace, mode, gen, kw):
+    exp = trace_exposure(mode, **gen)
     ref = jwst_reference(exp, mode, **kw)
     assert sum(len(v) for v in ref["splines"].values()) > 0, "the case must exercise the fit"
-    res = run_pyspec(exp, mode, **kw)
+    res = fit_trace(exp, detector=DETECTORS[mode], return_models=True, **kw)
     assert_same_models(ref["splines"], res.models, bitwise=False)
     assert_parity(ref, res, bitwise=False)
 
@@ -334,9 +303,9 @@ def test_outputs_match_jwst_within_spec_tolerance(mode, gen, kw):
         ),
     ],
 )
-def test_exact_mode_is_bitwise_equal_to_jwst(mode, gen, kw):
-    exp = make_exposure(mode, **gen)
+def test_exact_mode_is_bitwise_equal_to_jwst(trace_exposure, fit_trace, mode, gen, kw):
+    exp = trace_exposure(mode, **gen)
     ref = jwst_reference(exp, mode, **kw)
-    res = run_pyspec(exp, mode, exact=True, **kw)
+    res = fit_trace(exp, detector=DETECTORS[mode], return_models=True, exact=True, **kw)
     assert_same_models(ref["splines"], res.models, bitwise=True)
     assert_parity(ref, res, bitwise=True)

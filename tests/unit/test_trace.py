@@ -15,29 +15,13 @@ FLUX_ESTIMATED = 1 << 28
 
 
 @pytest.fixture(scope="module")
-def ifu():
-    return pt.synthetic_exposure((120, 200), 3, rows_per_region=30, oversample=(2.0, 3.0))
+def ifu(trace_exposure):
+    return trace_exposure(oversample=(2.0, 3.0))
 
 
-def run(exp, mode="NRS_IFU", **kw):
-    n = float(kw.get("oversample", 1.0))
-    return pt.fit_and_oversample(
-        exp.data,
-        exp.err,
-        exp.alpha,
-        exp.regions,
-        mode=mode,
-        dq=exp.dq,
-        var_rnoise=exp.var_rnoise,
-        var_poisson=exp.var_poisson,
-        alpha_os=exp.alpha_os.get(n),
-        **kw,
-    )
-
-
-def test_trace_model_is_nan_outside_modelled_regions_and_data_unchanged(ifu):
+def test_trace_model_is_nan_outside_modelled_regions_and_data_unchanged(ifu, fit_trace):
     data_before = ifu.data.copy()
-    res = run(ifu)
+    res = fit_trace(ifu)
     assert res.trace_model.shape == ifu.data.shape
     assert res.trace_model.dtype == np.float32
     assert np.all(np.isnan(res.trace_model[ifu.regions == 0]))
@@ -53,25 +37,25 @@ def test_trace_model_is_nan_outside_modelled_regions_and_data_unchanged(ifu):
     assert res.linear_interp is None and res.spline_residual is None
 
 
-def test_model_follows_the_bright_trace(ifu):
-    res = run(ifu, fit_threshold=0.0, slope_limit=0.0)
+def test_model_follows_the_bright_trace(ifu, fit_trace):
+    res = fit_trace(ifu, fit_threshold=0.0, slope_limit=0.0)
     used = np.isfinite(res.trace_model) & np.isfinite(ifu.data)
     peak = ifu.data[used] > 100
     ratio = res.trace_model[used][peak] / ifu.data[used][peak]
     assert abs(np.median(ratio) - 1.0) < 0.05
 
 
-def test_faint_region_is_not_modelled_above_threshold(ifu):
-    res = run(ifu, return_models=True)
+def test_faint_region_is_not_modelled_above_threshold(ifu, fit_trace):
+    res = fit_trace(ifu, return_models=True)
     assert res.models[2] == {}
     assert len(res.models[1]) > 100
-    res0 = run(ifu, fit_threshold=0.0, return_models=True)
+    res0 = fit_trace(ifu, fit_threshold=0.0, return_models=True)
     assert len(res0.models[2]) > 0
 
 
 @pytest.mark.parametrize("n", [2.0, 3.0])
-def test_nirspec_oversampling_multiplies_the_rows(ifu, n):
-    res = run(ifu, oversample=n)
+def test_nirspec_oversampling_multiplies_the_rows(ifu, fit_trace, n):
+    res = fit_trace(ifu, oversample=n)
     ny, nx = ifu.data.shape
     shape = (int(np.ceil(ny * n)), nx)
     for name in (
@@ -90,20 +74,20 @@ def test_nirspec_oversampling_multiplies_the_rows(ifu, n):
     assert res.var_flat is None
 
 
-def test_miri_oversampling_multiplies_the_detector_columns():
+def test_miri_oversampling_multiplies_the_detector_columns(fit_trace):
     exp = pt.synthetic_exposure(
         (100, 160), 1, mode="MIR_LRS-FIXEDSLIT", rows_per_region=30, oversample=(2.0,)
     )
     assert exp.data.shape == (160, 100)
-    res = run(exp, "MIR_LRS-FIXEDSLIT", oversample=2.0)
+    res = fit_trace(exp, oversample=2.0)
     assert res.data.shape == (160, 200)
     # the oversampled region map repeats every detector column twice
     np.testing.assert_array_equal(res.regions[:, ::2], exp.regions)
     np.testing.assert_array_equal(res.regions[:, 1::2], exp.regions)
 
 
-def test_flux_estimated_replaces_do_not_use_where_the_model_fills_a_nan(ifu):
-    res = run(ifu, oversample=2.0, psf_optimal=True)
+def test_flux_estimated_replaces_do_not_use_where_the_model_fills_a_nan(ifu, fit_trace):
+    res = fit_trace(ifu, oversample=2.0, psf_optimal=True)
     nan_in = ~np.isfinite(ifu.data) & (ifu.regions > 0)
     # nearest input pixel of each new row: rows 2k and 2k+1 come from row k
     nan_os = np.repeat(nan_in, 2, axis=0)
@@ -116,16 +100,16 @@ def test_flux_estimated_replaces_do_not_use_where_the_model_fills_a_nan(ifu):
     assert np.all(res.dq[np.isnan(res.data)] & DO_NOT_USE)
 
 
-def test_psf_optimal_uses_the_model_wherever_it_exists(ifu):
-    res = run(ifu, oversample=2.0, psf_optimal=True)
+def test_psf_optimal_uses_the_model_wherever_it_exists(ifu, fit_trace):
+    res = fit_trace(ifu, oversample=2.0, psf_optimal=True)
     full = np.isfinite(res.spline_full)
     np.testing.assert_array_equal(np.isfinite(res.trace_model), full)
     np.testing.assert_array_equal(res.data[full], res.spline_full[full])
 
 
-def test_errors_are_interpolated_and_inflated(ifu):
+def test_errors_are_interpolated_and_inflated(ifu, fit_trace):
     n = 2.0
-    res = run(ifu, oversample=n, fit_threshold=1e9)  # no model: linear only
+    res = fit_trace(ifu, oversample=n, fit_threshold=1e9)  # no model: linear only
     infl = 0.23 * n + 0.77
     sel = np.isfinite(res.err) & (res.regions > 0)
     # interior rows of a smooth error image: close to the inflated input
@@ -135,9 +119,9 @@ def test_errors_are_interpolated_and_inflated(ifu):
     assert np.median(var_ratio) == pytest.approx(infl**2, rel=0.05)
 
 
-def test_flux_density_divides_flux_by_n_and_variances_by_n_squared(ifu):
-    a = run(ifu, oversample=2.0)
-    b = run(ifu, oversample=2.0, flux_density=True)
+def test_flux_density_divides_flux_by_n_and_variances_by_n_squared(ifu, fit_trace):
+    a = fit_trace(ifu, oversample=2.0)
+    b = fit_trace(ifu, oversample=2.0, flux_density=True)
     np.testing.assert_allclose(b.data, a.data / 2, rtol=1e-6)
     np.testing.assert_allclose(b.err, a.err / np.float32(2), rtol=1e-6)
     np.testing.assert_allclose(b.var_poisson, a.var_poisson / np.float32(4), rtol=1e-6)
@@ -145,9 +129,9 @@ def test_flux_density_divides_flux_by_n_and_variances_by_n_squared(ifu):
     np.testing.assert_array_equal(b.spline_full, a.spline_full)
 
 
-def test_exact_and_fast_solvers_agree_to_float32_rounding(ifu):
-    a = run(ifu, oversample=2.0)
-    b = run(ifu, oversample=2.0, exact=True)
+def test_exact_and_fast_solvers_agree_to_float32_rounding(ifu, fit_trace):
+    a = fit_trace(ifu, oversample=2.0)
+    b = fit_trace(ifu, oversample=2.0, exact=True)
     for name in ("data", "trace_model", "spline_full"):
         x, y = getattr(a, name), getattr(b, name)
         np.testing.assert_array_equal(np.isnan(x), np.isnan(y))
@@ -265,10 +249,10 @@ def test_slit_region_map_defaults_to_finite_alpha():
     np.testing.assert_array_equal(a.trace_model, b.trace_model)
 
 
-def test_column_order_follows_the_detector(ifu):
+def test_column_order_follows_the_detector(ifu, fit_trace):
     # NRS1 fits left to right, NRS2 right to left: fallbacks differ, fits do not
-    a = run(ifu, return_models=True, detector="NRS1")
-    b = run(ifu, return_models=True, detector="NRS2")
+    a = fit_trace(ifu, return_models=True, detector="NRS1")
+    b = fit_trace(ifu, return_models=True, detector="NRS2")
     own_a = {c for c, m in a.models[1].items() if not m["fallback"]}
     own_b = {c for c, m in b.models[1].items() if not m["fallback"]}
     assert own_a == own_b
@@ -279,12 +263,12 @@ def test_oversampled_rows_maps_new_pixels_to_old_coordinates():
     assert len(pt.oversampled_rows(5, 1.5)) == 8
 
 
-def test_results_are_identical_with_one_and_two_threads(ifu):
+def test_results_are_identical_with_one_and_two_threads(ifu, fit_trace):
     try:
         pyspec.set_num_threads(1)
-        a = run(ifu, oversample=2.0)
+        a = fit_trace(ifu, oversample=2.0)
         pyspec.set_num_threads(2)
-        b = run(ifu, oversample=2.0)
+        b = fit_trace(ifu, oversample=2.0)
     finally:
         pyspec.set_num_threads(0)
     for name in ("data", "err", "trace_model", "spline_full", "spline_residual"):

@@ -134,12 +134,7 @@ impl<'a> PixmapRef<'a> {
         let Some((r0, r1, r2)) = self.interior_rows(i, j) else {
             return self.corners_border(i, j, h);
         };
-        let (xs, ys) = interior_corners(r0, r1, r2, w);
-        if xs.iter().chain(ys.iter()).any(|v| v.is_nan()) {
-            None
-        } else {
-            Some((xs, ys))
-        }
+        nan_free(interior_corners(r0, r1, r2, w))
     }
 
     /// The `(X, Y)` pairs of columns `i-1..=i+1` of rows `j-1`, `j`, `j+1`
@@ -182,11 +177,18 @@ impl<'a> PixmapRef<'a> {
             xs[k] = px;
             ys[k] = py;
         }
-        if xs.iter().chain(ys.iter()).any(|v| v.is_nan()) {
-            None
-        } else {
-            Some((xs, ys))
-        }
+        nan_free((xs, ys))
+    }
+}
+
+/// The corners, unless one of their coordinates is NaN (spec 5.1: the input
+/// pixel is then skipped).
+#[inline(always)]
+fn nan_free((xs, ys): ([f64; 4], [f64; 4])) -> Option<([f64; 4], [f64; 4])> {
+    if xs.iter().chain(ys.iter()).any(|v| v.is_nan()) {
+        None
+    } else {
+        Some((xs, ys))
     }
 }
 
