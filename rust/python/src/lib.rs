@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 mod blot;
 mod bspline;
 mod drizzle;
+mod floats;
 mod median;
 mod outlier;
 mod pixmap;

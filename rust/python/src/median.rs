@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use ndarray::ArrayView2;
-use numpy::{IntoPyArray, PyArray2, PyArray3, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyArray2, PyArray3};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyspec_core::median::{self, MedianAccumulator as CoreAcc, Real, SectionLayout};
@@ -21,28 +21,11 @@ pub(crate) fn map_err(err: pyspec_core::Error) -> PyErr {
     }
 }
 
-/// A float32 or float64 stack.
-#[derive(FromPyObject)]
-enum Stack<'py> {
-    F32(Bound<'py, PyArray3<f32>>),
-    F64(Bound<'py, PyArray3<f64>>),
-}
+use crate::floats::{type_error, F2 as Frame, F3 as Stack};
 
-/// A float32 or float64 frame.
-#[derive(FromPyObject)]
-enum Frame<'py> {
-    F32(Bound<'py, PyArray2<f32>>),
-    F64(Bound<'py, PyArray2<f64>>),
-}
-
+/// The `TypeError` of a stack or frame argument of the wrong type.
 fn dtype_error(arg: &str, obj: &Bound<'_, PyAny>) -> PyErr {
-    let got = obj
-        .cast::<PyUntypedArray>()
-        .map(|a| format!("{} array of {} dimensions", a.dtype(), a.ndim()))
-        .unwrap_or_else(|_| "not a numpy array".to_string());
-    PyTypeError::new_err(format!(
-        "'{arg}' must be a float32 or float64 numpy array of the right dimension, got {got}"
-    ))
+    type_error(arg, obj, "numpy array of the right dimension")
 }
 
 fn median_of_stack<'py, T: Real + numpy::Element>(

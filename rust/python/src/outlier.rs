@@ -3,7 +3,7 @@
 //! releases the GIL.
 
 use ndarray::ArrayView2;
-use numpy::{IntoPyArray, PyArray2, PyArray3, PyArrayDyn, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyArray2, PyArray3, PyArrayDyn};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyspec_core::median::Real;
@@ -12,36 +12,7 @@ use pyspec_core::outlier::{self, ResampledCrParams};
 use crate::median::map_err;
 use crate::ro;
 
-/// A float32 or float64 array of any dimension.
-#[derive(FromPyObject)]
-enum DynF<'py> {
-    F32(Bound<'py, PyArrayDyn<f32>>),
-    F64(Bound<'py, PyArrayDyn<f64>>),
-}
-
-/// A float32 or float64 2-D array.
-#[derive(FromPyObject)]
-enum F2<'py> {
-    F32(Bound<'py, PyArray2<f32>>),
-    F64(Bound<'py, PyArray2<f64>>),
-}
-
-/// A float32 or float64 3-D array.
-#[derive(FromPyObject)]
-enum F3<'py> {
-    F32(Bound<'py, PyArray3<f32>>),
-    F64(Bound<'py, PyArray3<f64>>),
-}
-
-fn type_error(arg: &str, obj: &Bound<'_, PyAny>, what: &str) -> PyErr {
-    let got = obj
-        .cast::<PyUntypedArray>()
-        .map(|a| format!("{} array of {} dimensions", a.dtype(), a.ndim()))
-        .unwrap_or_else(|_| "not a numpy array".to_string());
-    PyTypeError::new_err(format!(
-        "'{arg}' must be a float32 or float64 {what}, got {got}"
-    ))
-}
+use crate::floats::{type_error, DynF, F2, F3};
 
 fn dynf<'py>(arg: &str, obj: &Bound<'py, PyAny>) -> PyResult<DynF<'py>> {
     obj.extract::<DynF<'py>>()
