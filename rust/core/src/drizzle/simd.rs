@@ -55,7 +55,8 @@ pub(crate) struct QuadEdges {
     dy: [f64; 4],
     m: [f64; 4],
     /// `1 / dy` (rounded), for the exact FMA quotients of [`x86`]'s 8-lane
-    /// areas (see `F64x8::div_by`).
+    /// areas (see `F64x8::div_by`); the AVX2-only constructor leaves it 0
+    /// (its lanes divide).
     rdy: [f64; 4],
     /// `sgn` of the reference (`-1` when `dx < 0`).
     sgn: [f64; 4],
@@ -285,81 +286,56 @@ pub(crate) struct BandView<'a> {
 }
 
 impl BandView<'_> {
-    /// [`prefetch_outputs`] on this view.
+    /// Hint the CPU to fetch the science, weight and context values of the
+    /// footprint of a pixel centred on output `(x, y)` with half-width
+    /// `reach` (rows `trunc(y - reach + 0.5)` on, at most 8 of them, and the
+    /// columns from `trunc(x - reach + 0.5)`, two cache lines) into the
+    /// cache. The caller aims it [`PREFETCH_AHEAD`] input pixels ahead: a
+    /// rotated input walks the output along a slanted line whose rows were
+    /// last visited one input row earlier, too long ago to stay in L1/L2,
+    /// and the hardware prefetchers do not follow such a path. No effect on
+    /// results; positions outside the band (or NaN) are skipped.
     #[inline(always)]
     pub(crate) fn prefetch(&self, x: f64, y: f64, reach: f64) {
-        prefetch_outputs(
-            self.img,
-            self.wht,
-            self.ctx.as_deref(),
-            self.row0,
-            self.nx_o,
-            x,
-            y,
-            reach,
-        );
-    }
-}
-
-/// Hint the CPU to fetch the science, weight and context values of the
-/// footprint of a pixel centred on output `(x, y)` with half-width `reach`
-/// (rows `trunc(y - reach + 0.5)` on, at most 8 of them, and the columns
-/// from `trunc(x - reach + 0.5)`, two cache lines) into the cache. The caller
-/// aims it [`PREFETCH_AHEAD`] input pixels ahead: a rotated input walks the
-/// output along a slanted line whose rows were last visited one input row
-/// earlier, too long ago to stay in L1/L2, and the hardware prefetchers do
-/// not follow such a path. No effect on results; positions outside the
-/// band (or NaN) are skipped.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-pub(crate) fn prefetch_outputs(
-    img: &[f32],
-    wht: &[f32],
-    ctx: Option<&[i32]>,
-    row0: usize,
-    nx_o: usize,
-    x: f64,
-    y: f64,
-    reach: f64,
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        #[inline(always)]
-        fn hint<T>(v: &[T], o: usize) {
-            if let Some(p) = v.get(o) {
-                // SAFETY: prefetching has no architectural effect.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>((p as *const T).cast()) };
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            #[inline(always)]
+            fn hint<T>(v: &[T], o: usize) {
+                if let Some(p) = v.get(o) {
+                    // SAFETY: prefetching has no architectural effect.
+                    unsafe { _mm_prefetch::<_MM_HINT_T0>((p as *const T).cast()) };
+                }
             }
-        }
-        // `as` saturates (NaN -> 0); out-of-band positions fail the tests
-        let c = (x - reach + 0.5) as isize;
-        let r = (y - reach + 0.5) as isize - row0 as isize;
-        if c < 0 || r < 0 || c as usize >= nx_o {
-            return;
-        }
-        let nr = ((2.0 * reach).ceil() as usize + 1).min(8);
-        let cw = ((2.0 * reach).ceil() as usize).min(nx_o - c as usize - 1);
-        // a second cache line when the columns cross a 16-value boundary
-        let two = (c as usize + cw) / 16 != c as usize / 16;
-        for k in 0..nr {
-            let o = (r as usize + k) * nx_o + c as usize;
-            hint(img, o);
-            hint(wht, o);
-            if let Some(ctx) = ctx {
-                hint(ctx, o);
+            let nx_o = self.nx_o;
+            // `as` saturates (NaN -> 0); out-of-band positions fail the tests
+            let c = (x - reach + 0.5) as isize;
+            let r = (y - reach + 0.5) as isize - self.row0 as isize;
+            if c < 0 || r < 0 || c as usize >= nx_o {
+                return;
             }
-            if two {
-                hint(img, o + cw);
-                hint(wht, o + cw);
-                if let Some(ctx) = ctx {
-                    hint(ctx, o + cw);
+            let nr = ((2.0 * reach).ceil() as usize + 1).min(8);
+            let cw = ((2.0 * reach).ceil() as usize).min(nx_o - c as usize - 1);
+            // a second cache line when the columns cross a 16-value boundary
+            let ends: &[usize] = if (c as usize + cw) / 16 != c as usize / 16 {
+                &[0, cw]
+            } else {
+                &[0]
+            };
+            for k in 0..nr {
+                for &e in ends {
+                    let o = (r as usize + k) * nx_o + c as usize + e;
+                    hint(self.img, o);
+                    hint(self.wht, o);
+                    if let Some(ctx) = self.ctx.as_deref() {
+                        hint(ctx, o);
+                    }
                 }
             }
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (x, y, reach);
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (img, wht, ctx, row0, nx_o, x, y, reach);
 }
 
 /// How many input pixels ahead [`BandView::prefetch`] is aimed.
@@ -636,7 +612,7 @@ impl<const WIDE: bool, const FMA: bool> Isa for X86<WIDE, FMA> {
 
     #[inline(always)]
     unsafe fn quad_edges(x: &[f64; 4], y: &[f64; 4]) -> QuadEdges {
-        x86::quad_edges_avx2(x, y)
+        x86::quad_edges_avx2::<WIDE>(x, y)
     }
 
     #[inline(always)]
@@ -1731,7 +1707,10 @@ mod x86 {
     /// # Safety
     /// The CPU must support AVX2.
     #[inline(always)]
-    pub(super) unsafe fn quad_edges_avx2(x: &[f64; 4], y: &[f64; 4]) -> QuadEdges {
+    pub(super) unsafe fn quad_edges_avx2<const WIDE: bool>(
+        x: &[f64; 4],
+        y: &[f64; 4],
+    ) -> QuadEdges {
         let xv = _mm256_loadu_pd(x.as_ptr());
         let yv = _mm256_loadu_pd(y.as_ptr());
         let x2 = _mm256_permute4x64_pd::<0x39>(xv); // x[e + 1]
@@ -1739,7 +1718,6 @@ mod x86 {
         let dx = _mm256_sub_pd(x2, xv);
         let dy = _mm256_sub_pd(y2, yv);
         let m = _mm256_div_pd(dy, dx);
-        let rdy = _mm256_div_pd(_mm256_set1_pd(1.0), dy);
         let neg = _mm256_cmp_pd::<_CMP_LT_OQ>(dx, _mm256_setzero_pd());
         let xl = _mm256_blendv_pd(xv, x2, neg);
         let xh = _mm256_blendv_pd(x2, xv, neg);
@@ -1766,7 +1744,11 @@ mod x86 {
         _mm256_storeu_pd(q.dx.as_mut_ptr(), dx);
         _mm256_storeu_pd(q.dy.as_mut_ptr(), dy);
         _mm256_storeu_pd(q.m.as_mut_ptr(), m);
-        _mm256_storeu_pd(q.rdy.as_mut_ptr(), rdy);
+        if WIDE {
+            // only the 8-lane areas use the reciprocals
+            let rdy = _mm256_div_pd(_mm256_set1_pd(1.0), dy);
+            _mm256_storeu_pd(q.rdy.as_mut_ptr(), rdy);
+        }
         _mm256_storeu_pd(q.sgn.as_mut_ptr(), sgn);
         _mm256_storeu_pd(q.half.as_mut_ptr(), half);
         q
@@ -2171,18 +2153,21 @@ mod x86 {
         /// The correctly rounded quotient `self / d` from `rd = RN(1 / d)`
         /// without a division: `q0 = a rd` is within 2 ulp of `a / d`; one
         /// Newton step `q1 = q0 + (a - d q0) rd` (fused) makes it faithful
-        /// (within 1 ulp), and Markstein's theorem (Handbook of
-        /// Floating-Point Arithmetic, 2nd ed., thm 4.9 ... "if `y` is within
-        /// half an ulp of `1/b` and `q` within one ulp of `a/b`, then
-        /// `RN(q + RN(a - bq) y) = RN(a/b)`", the remainder being exact) gives
-        /// the rounded quotient from the second step. It holds without
-        /// underflow or overflow: the square kernel only takes this path for
+        /// (within 1 ulp), and Markstein's theorem (if `y` is within half an
+        /// ulp of `1/b` and `q` within one ulp of `a/b`, the remainder
+        /// `a - bq` is exact and `RN(q + (a - bq) y) = RN(a/b)`; Handbook of
+        /// Floating-Point Arithmetic, ch. on division by FMA) gives the
+        /// rounded quotient from the second step. It holds without underflow
+        /// or overflow: the square kernel only takes this path for
         /// quadrilaterals whose vertex shifts are exact ([`shifts_exact`]),
         /// where the shifted coordinates are multiples of `2^-52` below
         /// `2^32` in magnitude, so `|dy| >= 2^-52`, the dividends (`det`,
         /// `dx + det`) are 0 or multiples of `2^-104`, and every
-        /// intermediate stays far inside the normal range. Lanes with `d == 0` (inf/NaN) are discarded by the caller,
-        /// as with the division.
+        /// intermediate stays far inside the normal range. Lanes with
+        /// `d == 0` (inf/NaN) are discarded by the caller, as with the
+        /// division. Only the sign of a zero quotient can differ from the
+        /// division, and no nonzero area depends on it (the results are only
+        /// added, subtracted and multiplied).
         #[inline(always)]
         unsafe fn div_by(self, d: Self, rd: Self) -> Self {
             let (a, d, y) = (self.0, d.0, rd.0);
